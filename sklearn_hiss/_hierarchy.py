@@ -1,0 +1,125 @@
+"""The task hierarchy: which sub-task (column of Y) belongs to which main task."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+
+__all__ = ["TaskHierarchy", "resolve_hierarchy"]
+
+
+@dataclass(frozen=True)
+class TaskHierarchy:
+    """A resolved task hierarchy.
+
+    Attributes
+    ----------
+    main_tasks : list of str
+        Names of the main tasks, in order of first appearance.
+    subtasks : list
+        Names of the sub-tasks: the columns of Y (or their positions).
+    main_index : ndarray of shape (n_subtasks,)
+        Position in ``main_tasks`` of the main task of each sub-task.
+    """
+
+    main_tasks: list
+    subtasks: list
+    main_index: np.ndarray
+
+    @property
+    def n_main_tasks(self):
+        return len(self.main_tasks)
+
+    def groups(self):
+        """Return a dict main task -> list of its sub-task names."""
+        return {
+            name: [s for s, m in zip(self.subtasks, self.main_index) if m == i]
+            for i, name in enumerate(self.main_tasks)
+        }
+
+
+def resolve_hierarchy(tasks, subtasks):
+    """Map every sub-task of Y to its main task.
+
+    Parameters
+    ----------
+    tasks : dict, sequence or None
+        ``None``: one main task holding every sub-task. A dict main task -> list of
+        Y column names (positions when Y has no column names) or -> a count of
+        consecutive columns. A sequence of main-task labels, one per Y column.
+    subtasks : list
+        The names of the Y columns (their positions when Y is an array).
+
+    Returns
+    -------
+    hierarchy : TaskHierarchy
+    """
+    n = len(subtasks)
+    if tasks is None:
+        labels = ["all"] * n
+    elif isinstance(tasks, Mapping):
+        labels = _labels_from_mapping(tasks, subtasks)
+    elif isinstance(tasks, Sequence | np.ndarray) and not isinstance(tasks, str):
+        labels = list(tasks)
+        if len(labels) != n:
+            raise ValueError(
+                f"tasks has {len(labels)} main-task labels but Y has {n} columns; "
+                "give one main-task label per Y column."
+            )
+    else:
+        raise TypeError(
+            "tasks must be None, a dict main task -> Y columns (or a count), or a "
+            f"sequence of main-task labels, one per Y column; got {tasks!r}."
+        )
+    main_tasks = list(dict.fromkeys(labels))
+    index = {name: i for i, name in enumerate(main_tasks)}
+    main_index = np.array([index[label] for label in labels], dtype=np.int64)
+    return TaskHierarchy(main_tasks, list(subtasks), main_index)
+
+
+def _labels_from_mapping(tasks, subtasks):
+    if not tasks:
+        raise ValueError("tasks is an empty dict; give at least one main task.")
+    if all(isinstance(v, Integral) for v in tasks.values()):
+        return _labels_from_counts(tasks, len(subtasks))
+    position = {name: i for i, name in enumerate(subtasks)}
+    labels = [None] * len(subtasks)
+    for main, members in tasks.items():
+        if isinstance(members, str | Integral):
+            members = [members]
+        for member in members:
+            i = _position_of(member, position, main)
+            if labels[i] is not None:
+                raise ValueError(
+                    f"Y column {member!r} is listed under main tasks {labels[i]!r} "
+                    f"and {main!r}; each sub-task belongs to exactly one main task."
+                )
+            labels[i] = main
+    missing = [s for s, label in zip(subtasks, labels) if label is None]
+    if missing:
+        raise ValueError(
+            f"Y columns {missing} are in no main task of tasks; add them to a main "
+            "task or drop them from Y."
+        )
+    return labels
+
+
+def _position_of(member, position, main):
+    if member in position:
+        return position[member]
+    raise ValueError(
+        f"tasks[{main!r}] names {member!r}, which is not a column of Y (Y columns: "
+        f"{list(position)[:20]}). With a numpy Y, give column positions or pass Y "
+        "as a DataFrame."
+    )
+
+
+def _labels_from_counts(tasks, n):
+    counts = list(tasks.values())
+    if any(c < 1 for c in counts) or sum(counts) != n:
+        raise ValueError(
+            f"tasks gives sub-task counts {dict(tasks)} summing to {sum(counts)}, "
+            f"but Y has {n} columns; the counts must be positive and sum to {n}."
+        )
+    return [main for main, c in tasks.items() for _ in range(c)]

@@ -1,0 +1,117 @@
+"""The skorch glue: tensor batches without per-row fetching, the loss hook, stopping."""
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
+from skorch.utils import to_tensor
+
+__all__ = ["TensorBatches", "BatchIterator", "HiSSNet", "StopWhenStalled"]
+
+
+class TensorBatches(torch.utils.data.Dataset):
+    """Features and targets held as whole tensors; batches are cut by indexing.
+
+    ``targets`` is a dict of tensors (sub-task labels ``"y"`` and pseudo-labels
+    ``"pseudo"``), or None at prediction time.
+    """
+
+    def __init__(self, X, targets=None):
+        self.X = X
+        self.targets = targets
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, index):
+        return self.take(index)
+
+    def take(self, index):
+        if self.targets is None:
+            return self.X[index], None
+        return self.X[index], {k: v[index] for k, v in self.targets.items()}
+
+
+class BatchIterator:
+    """Yield ``(X, targets)`` batches by slicing whole tensors, optionally shuffled.
+
+    A fresh permutation is drawn from a seeded generator at every pass, so a fit
+    is reproducible and two passes differ.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, seed=0):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+            for start in range(0, n, self.batch_size):
+                yield self.dataset.take(order[start : start + self.batch_size])
+        else:
+            for start in range(0, n, self.batch_size):
+                yield self.dataset.take(slice(start, start + self.batch_size))
+
+
+class StopWhenStalled(EarlyStopping):
+    """skorch's early stopping, remembering that it (not the user) ended training."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.stopped_ = False
+        return super().on_train_begin(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            self.stopped_ = True
+            raise
+
+
+class HiSSNet(NeuralNet):
+    """A skorch ``NeuralNet`` that trains a ``HiSSModule`` on ``TensorBatches``.
+
+    Differences from ``NeuralNet``: datasets are passed in ready-made; the loss gets
+    the targets dict and reports only the supervised part on validation batches; a
+    non-finite loss stops training with an explanation; and a KeyboardInterrupt from
+    the user is re-raised after the callbacks have cleaned up, instead of being
+    swallowed (skorch's own early stopping still ends training quietly).
+    """
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorBatches):
+            return X
+        return TensorBatches(torch.as_tensor(X))
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device)
+        loss = self.criterion_(y_pred, y_true, supervised_only=not training)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"HiSSClassifier training diverged: the loss became {loss.item()} "
+                f"in epoch {len(self.history)}. Lower learning_rate (it is "
+                f"{self.lr}) or check the features for extreme values."
+            )
+        return loss
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        fit_params.pop("_routing_method", None)
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt:
+            if not self._stopped_by_callback():
+                self.notify("on_train_end", X=X, y=y)
+                raise
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def _stopped_by_callback(self):
+        return any(getattr(cb, "stopped_", False) for _, cb in self.callbacks_)

@@ -1,0 +1,127 @@
+"""Reading a multi-output target: labels per sub-task, with unlabeled entries."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.multiclass import type_of_target
+
+__all__ = ["EncodedTargets", "encode_targets", "stack_predictions"]
+
+
+@dataclass
+class EncodedTargets:
+    """Sub-task labels as class codes, with ``-1`` where an entry is unlabeled.
+
+    Attributes
+    ----------
+    codes : ndarray of shape (n_samples, n_subtasks), int64
+    classes : list of ndarray
+        The sorted classes of each sub-task, as seen in its labeled entries.
+    names : list
+        Column names of Y, or positions when Y has none.
+    is_1d : bool
+        Whether the target was a single 1-D column.
+    """
+
+    codes: np.ndarray
+    classes: list
+    names: list
+    is_1d: bool
+
+
+def _columns(Y):
+    """Split Y into (names, list of 1-D object arrays, is_1d)."""
+    if isinstance(Y, pd.DataFrame):
+        names = list(Y.columns)
+        return names, [Y[c].to_numpy() for c in names], False
+    if isinstance(Y, pd.Series):
+        return [Y.name if Y.name is not None else 0], [Y.to_numpy()], True
+    Y = np.asarray(Y)
+    if Y.dtype.kind not in "biufUSO":
+        Y = Y.astype(object)
+    if Y.ndim == 1:
+        return [0], [Y], True
+    if Y.ndim != 2:
+        raise ValueError(
+            f"y must be 1-D (one task) or 2-D (one column per sub-task); got an "
+            f"array with {Y.ndim} dimensions."
+        )
+    return list(range(Y.shape[1])), list(Y.T), False
+
+
+def unlabeled_mask(values, unlabeled):
+    """Entries that are NaN, None, pandas NA or equal to the ``unlabeled`` sentinel."""
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    if unlabeled is None or pd.isna(unlabeled):
+        return missing
+    if values.dtype.kind in "iuf" and not isinstance(unlabeled, str | bool):
+        return missing | (values == unlabeled)
+    if values.dtype.kind in "US" and isinstance(unlabeled, str):
+        return missing | (values == unlabeled)
+    if values.dtype.kind == "O":
+        is_sentinel = [
+            (not m) and _same_label(v, unlabeled) for v, m in zip(values, missing)
+        ]
+        return missing | np.array(is_sentinel, dtype=bool)
+    return missing
+
+
+def _same_label(value, sentinel):
+    if isinstance(value, str) != isinstance(sentinel, str):
+        return False
+    if isinstance(value, bool | np.bool_) != isinstance(sentinel, bool):
+        return False
+    return bool(value == sentinel)
+
+
+def _labeled_array(values, name):
+    if values.dtype.kind == "O" and len({isinstance(v, str) for v in values}) > 1:
+        raise TypeError(
+            f"Y column {name!r} mixes strings with other labels ({values[:5]!r}); "
+            "use one label type per sub-task."
+        )
+    array = np.asarray(list(values)) if values.dtype.kind == "O" else values
+    kind = type_of_target(array)
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Y column {name!r} holds {kind} values ({array[:5]!r}); HiSSClassifier "
+            "needs class labels (int, bool or str). For a continuous outcome use a "
+            "regressor, or bin it into classes first."
+        )
+    if array.dtype.kind == "f":
+        array = array.astype(np.int64)
+    return array
+
+
+def encode_targets(Y, unlabeled=-1):
+    """Encode each column of Y into class codes, masking unlabeled entries.
+
+    Raises a ValueError naming the column when a sub-task has no label at all or
+    holds continuous values.
+    """
+    names, columns, is_1d = _columns(Y)
+    n = len(columns[0])
+    codes = np.full((n, len(columns)), -1, dtype=np.int64)
+    classes = []
+    for t, (name, values) in enumerate(zip(names, columns)):
+        missing = unlabeled_mask(values, unlabeled)
+        if missing.all():
+            raise ValueError(
+                f"Y column {name!r} has no labeled entry (all are missing or equal "
+                f"to unlabeled={unlabeled!r}); drop it or label some rows."
+            )
+        labels = _labeled_array(values[~missing], name)
+        task_classes, task_codes = np.unique(labels, return_inverse=True)
+        codes[~missing, t] = task_codes
+        classes.append(task_classes)
+    return EncodedTargets(codes, classes, names, is_1d)
+
+
+def stack_predictions(classes, codes):
+    """Turn (n, T) class codes back into labels, keeping one dtype when possible."""
+    columns = [c[k] for c, k in zip(classes, codes.T)]
+    dtypes = {c.dtype for c in classes}
+    if len(dtypes) == 1:
+        return np.column_stack(columns)
+    return np.column_stack([col.astype(object) for col in columns])
