@@ -26,7 +26,7 @@ _MISSING_EXTRA = (
 class FactorAnalysisWarning(UserWarning):
     """Warning about data that makes a group's factor analysis unreliable.
 
-    Raised by :class:`FactorReducer` when it drops a constant column or when a
+    :class:`FactorReducer` issues it when it drops a constant column and when a
     group has fewer training rows than columns. The message names the group.
     """
 
@@ -42,11 +42,13 @@ def _import_factor_analyzer():
     return Rotator, calculate_kmo, calculate_bartlett_sphericity
 
 
-def _varimax(loadings, max_iter=500, tol=1e-10):
+def _varimax(loadings, max_iter=10_000, tol=1e-12):
     """Rotate `loadings` (n_columns, n_factors) by Kaiser-normalised varimax.
 
-    Returns the rotated loadings and the orthogonal rotation matrix ``R`` with
-    ``rotated = loadings @ R``.
+    Returns the rotated loadings, the orthogonal rotation matrix ``R`` with
+    ``rotated = loadings @ R``, and whether the criterion converged (flat
+    criteria, such as a factor that is mostly noise, can need thousands of
+    iterations).
     """
     n_columns, n_factors = loadings.shape
     norms = np.sqrt(np.sum(loadings**2, axis=1, keepdims=True))
@@ -54,7 +56,7 @@ def _varimax(loadings, max_iter=500, tol=1e-10):
     normalised = loadings / norms
 
     rotation = np.eye(n_factors)
-    criterion = 0.0
+    criterion, converged = 0.0, False
     for _ in range(max_iter):
         rotated = normalised @ rotation
         column_power = np.sum(rotated**2, axis=0) / n_columns
@@ -62,9 +64,10 @@ def _varimax(loadings, max_iter=500, tol=1e-10):
         left, singular_values, right = np.linalg.svd(gradient)
         rotation = left @ right
         previous, criterion = criterion, np.sum(singular_values)
-        if criterion - previous <= tol * max(criterion, 1.0):
+        converged = criterion - previous <= tol * max(criterion, 1.0)
+        if converged:
             break
-    return (normalised @ rotation) * norms, rotation
+    return (normalised @ rotation) * norms, rotation, converged
 
 
 def _is_positive_int(value):
@@ -74,7 +77,15 @@ def _is_positive_int(value):
 def _smallest_count_reaching(eigenvalues, threshold):
     """Smallest k whose k largest eigenvalues reach `threshold` of their sum."""
     shares = np.cumsum(eigenvalues) / np.sum(eigenvalues)
-    return int(np.searchsorted(shares, threshold - 1e-12) + 1)
+    return int(np.argmax(shares >= threshold - 1e-12)) + 1
+
+
+def _column_moments(X):
+    """Column means, standard deviations (1 for constants) and constant flags."""
+    constant = np.ptp(X, axis=0) == 0
+    scale = X.std(axis=0)
+    scale[constant] = 1.0
+    return X.mean(axis=0), scale, constant
 
 
 def _orient(loadings, factor_correlations):
@@ -258,17 +269,15 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         groups = self._resolve_groups(X.shape[1])
         requested = self._requested_factors(groups)
 
-        mean, scale = X.mean(axis=0), X.std(axis=0)
-        constant = np.ptp(X, axis=0) == 0
-        scale[constant] = 1.0
+        mean, scale, constant = _column_moments(X)
         Z = (X - mean) / scale
         groups, dropped = self._drop_constant(groups, constant)
-
         models = {}
         for name, columns in groups.items():
             models[name] = self._fit_group(
                 name, Z[:, columns], requested[name], rotation
             )
+
         self.mean_, self.scale_ = mean, scale
         self.groups_, self.constant_columns_ = groups, dropped
         for attribute in next(iter(models.values())):
@@ -448,7 +457,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
 
     def _label(self, position):
         names = getattr(self, "feature_names_in_", None)
-        return repr(names[position]) if names is not None else f"at position {position}"
+        return repr(names[position]) if names is not None else str(position)
 
     def _requested_factors(self, groups):
         """Requested factor count per group; None means choose by threshold."""
@@ -483,9 +492,9 @@ class FactorReducer(TransformerMixin, BaseEstimator):
                     "rows, so it has no factors. Remove the group or its columns."
                 )
             if len(dropped[name]):
-                labels = [self._label(p) for p in dropped[name]]
+                labels = ", ".join(self._label(p) for p in dropped[name])
                 warnings.warn(
-                    f"Group {name!r}: constant training columns {labels} were "
+                    f"Group {name!r}: constant training columns [{labels}] were "
                     "dropped from its factor model. Remove them from the group to "
                     "silence this warning.",
                     FactorAnalysisWarning,
@@ -495,24 +504,9 @@ class FactorReducer(TransformerMixin, BaseEstimator):
 
     def _fit_group(self, name, Z, requested, rotation):
         """Fit, rotate and score one group's standardised columns `Z`."""
-        n_samples, n_columns = Z.shape
-        if n_samples < n_columns:
-            warnings.warn(
-                f"Group {name!r} has {n_columns} columns but only {n_samples} "
-                "training rows; its factor model is ill-posed. Use more rows or "
-                "fewer columns.",
-                FactorAnalysisWarning,
-                stacklevel=3,
-            )
-        eigenvalues = np.linalg.eigvalsh(Z.T @ Z / n_samples)[::-1]
-        count = requested or min(
-            _smallest_count_reaching(eigenvalues, self.variance_threshold),
-            n_samples - 1,
-        )
-        self._check_count(name, count, n_samples, n_columns)
-
+        eigenvalues, count = self._choose_count(name, Z, requested)
         unrotated, uniquenesses = self._factor_model(name, Z, count)
-        loadings, phi = self._rotate(unrotated, rotation)
+        loadings, phi = self._rotate(name, unrotated, rotation)
         loadings, phi = _orient(loadings, phi)
         weights = _regression_weights(unrotated, loadings, phi, uniquenesses)
         scores = Z @ weights
@@ -524,11 +518,28 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             "loadings_": loadings,
             "factor_correlations_": phi,
             "uniquenesses_": uniquenesses,
-            "variance_explained_": np.sum(loadings**2, axis=0) / n_columns,
+            "variance_explained_": np.sum(loadings**2, axis=0) / Z.shape[1],
             "score_weights_": weights,
             "score_mean_": scores.mean(axis=0),
             "score_scale_": score_scale,
         }
+
+    def _choose_count(self, name, Z, requested):
+        """Correlation eigenvalues of `Z` and the number of factors to fit."""
+        n_samples, n_columns = Z.shape
+        if n_samples < n_columns:
+            warnings.warn(
+                f"Group {name!r} has {n_columns} columns but only {n_samples} "
+                "training rows; its factor model is ill-posed. Use more rows or "
+                "fewer columns.",
+                FactorAnalysisWarning,
+                stacklevel=4,
+            )
+        eigenvalues = np.linalg.eigvalsh(Z.T @ Z / n_samples)[::-1]
+        chosen = _smallest_count_reaching(eigenvalues, self.variance_threshold)
+        count = requested or min(chosen, n_samples - 1)
+        self._check_count(name, count, n_samples, n_columns)
+        return eigenvalues, count
 
     def _check_count(self, name, count, n_samples, n_columns):
         if count > n_columns:
@@ -562,13 +573,22 @@ class FactorReducer(TransformerMixin, BaseEstimator):
                 warnings.warn(warning.message, warning.category, stacklevel=4)
         return model.components_.T, model.noise_variance_
 
-    def _rotate(self, loadings, rotation):
+    def _rotate(self, name, loadings, rotation):
         """Rotated loadings and factor correlations (identity when orthogonal)."""
         n_factors = loadings.shape[1]
         if rotation is None or n_factors == 1:
             return loadings, np.eye(n_factors)
         if rotation == "varimax":
-            return _varimax(loadings)[0], np.eye(n_factors)
+            rotated, _, converged = _varimax(loadings)
+            if not converged:
+                warnings.warn(
+                    f"Varimax rotation of group {name!r} did not converge; its "
+                    "loadings may be only nearly simple. Ask for fewer factors "
+                    "in this group.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+            return rotated, np.eye(n_factors)
         rotator = _import_factor_analyzer()[0](method=rotation)
         rotated = rotator.fit_transform(loadings)
         phi = rotator.phi_ if rotator.phi_ is not None else np.eye(n_factors)
