@@ -11,8 +11,10 @@ Conventions shared by every function of this module:
   when it equals the sentinel ``unlabeled`` (default -1, scikit-learn's mark for
   unlabeled data). Unlabeled entries are left out of that sub-task's metrics.
 - A binary sub-task is one with at most two labels among the known classes, the true
-  labels and the predictions. Its positive class is the larger label (1, True, or the
-  later string); a lone label counts as the positive class only when it equals 1.
+  labels and the predictions; the unlabeled marker never counts as a label, even for
+  an estimator that was trained on it as a class. Its positive class is the larger
+  label (1, True, or the later string); a lone label counts as the positive class only
+  when it equals 1.
 - F1 of a binary sub-task is the F1 of its positive class. F1 of a multi-class
   sub-task is the unweighted mean of the per-class F1 over the classes found in its
   true labels or predictions (macro F1).
@@ -26,6 +28,7 @@ Conventions shared by every function of this module:
 """
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -136,12 +139,16 @@ def _sorted_labels(labels):
         return sorted(labels, key=lambda label: (type(label).__name__, str(label)))
 
 
-def _labels(classes, *columns):
-    """Sorted distinct labels among the known classes and the given columns."""
-    found = set() if classes is None else set(classes.tolist())
-    for column in columns:
-        found.update(column.tolist())
-    return _sorted_labels(found)
+def _labels(task, *columns, known=True):
+    """Sorted distinct labels among the given columns and, if `known`, the classes.
+
+    Missing values and the unlabeled marker are never labels, even where an
+    estimator trained on them as a class or predicts them.
+    """
+    columns = columns + ((task.classes,) if known and task.classes is not None else ())
+    found = np.concatenate(columns) if columns else np.array([], dtype=object)
+    found = found[_labeled_mask(found, task.unlabeled)]
+    return _sorted_labels(set(found.tolist()))
 
 
 def _positive_label(labels):
@@ -162,10 +169,21 @@ def _equal(values, label):
 # Metrics of one sub-task: each returns (value, reason it is undefined or None)
 
 
-def _accuracy(truth, pred, score, classes, name):
-    if truth.size == 0:
+class _Subtask(NamedTuple):
+    """One sub-task's labeled entries and what the estimator made of them."""
+
+    name: object
+    truth: np.ndarray
+    pred: np.ndarray | None
+    score: np.ndarray | None
+    classes: np.ndarray | None  # labels of the score columns, in order
+    unlabeled: object
+
+
+def _accuracy(task):
+    if task.truth.size == 0:
         return np.nan, "it has no labeled entries"
-    return float(np.mean(_equal(truth, pred))), None
+    return float(np.mean(_equal(task.truth, task.pred))), None
 
 
 def _class_f1(truth, pred, label):
@@ -175,12 +193,13 @@ def _class_f1(truth, pred, label):
     return 2.0 * np.sum(in_truth & in_pred) / total if total else np.nan
 
 
-def _f1(truth, pred, score, classes, name):
+def _f1(task):
+    truth, pred = task.truth, task.pred
     if truth.size == 0:
         return np.nan, "it has no labeled entries"
-    labels = _labels(classes, truth, pred)
+    labels = _labels(task, truth, pred)
     if len(labels) > 2:
-        present = _labels(None, truth, pred)
+        present = _labels(task, truth, pred, known=False)
         return float(np.mean([_class_f1(truth, pred, c) for c in present])), None
 
     positive = _positive_label(labels)
@@ -216,12 +235,13 @@ def _class_score(columns, label, labels):
     return np.zeros(len(next(iter(columns.values()))))
 
 
-def _roc_auc(truth, pred, score, classes, name):
+def _roc_auc(task):
+    truth, score = task.truth, task.score
     if truth.size == 0:
         return np.nan, "it has no labeled entries"
     if score is None:
         return np.nan, "the estimator has neither predict_proba nor decision_function"
-    present = _labels(None, truth)
+    present = _labels(task, truth, known=False)
     if len(present) < 2:
         return np.nan, (
             f"its {truth.size} labeled entries all hold the class {present[0]!r}"
@@ -229,8 +249,8 @@ def _roc_auc(truth, pred, score, classes, name):
     if not np.all(np.isfinite(score)):
         return np.nan, "its scores are not all finite"
 
-    columns = _score_columns(score, classes, present, name)
-    labels = _labels(classes, truth)
+    columns = _score_columns(score, task.classes, present, task.name)
+    labels = _labels(task, truth)
     targets = labels[1:] if len(labels) == 2 else present
     values = [
         roc_auc_score(_equal(truth, c), _class_score(columns, c, labels))
@@ -239,9 +259,10 @@ def _roc_auc(truth, pred, score, classes, name):
     return float(np.mean(values)), None
 
 
-def _positive_rate(truth, classes):
+def _positive_rate(task):
     """Share of labeled entries in the positive class; NaN when multi-class."""
-    labels = _labels(classes, truth)
+    truth = task.truth
+    labels = _labels(task, truth)
     if truth.size == 0 or len(labels) > 2:
         return np.nan
     positive = _positive_label(labels)
@@ -307,8 +328,15 @@ def _evaluate(Y_true, metrics, *, Y_pred=None, Y_score=None, classes=None, unlab
     rows, reasons = [], {metric: [] for metric in metrics}
     for name, truth, pred, score, known in zip(names, truths, preds, scores, classes):
         labeled = _labeled_mask(truth, unlabeled)
-        subtask = (truth[labeled], _rows(pred, labeled), _rows(score, labeled), known)
-        rows.append(_subtask_row(name, subtask, metrics, reasons))
+        task = _Subtask(
+            name,
+            truth[labeled],
+            _rows(pred, labeled),
+            _rows(score, labeled),
+            known,
+            unlabeled,
+        )
+        rows.append(_subtask_row(task, metrics, reasons))
     return pd.DataFrame(rows, index=pd.Index(names, name="sub_task")), reasons
 
 
@@ -316,16 +344,15 @@ def _rows(values, labeled):
     return None if values is None else values[labeled]
 
 
-def _subtask_row(name, subtask, metrics, reasons):
+def _subtask_row(task, metrics, reasons):
     """Metrics of one sub-task; the reasons of undefined values go to `reasons`."""
-    truth, _, _, classes = subtask
     row = {}
     for metric in metrics:
-        row[metric], reason = _METRICS[metric](*subtask, name)
+        row[metric], reason = _METRICS[metric](task)
         if reason is not None:
-            reasons[metric].append(f"{name!r} ({reason})")
-    row["n_labeled"] = int(truth.size)
-    row["positive_rate"] = _positive_rate(truth, classes)
+            reasons[metric].append(f"{task.name!r} ({reason})")
+    row["n_labeled"] = int(task.truth.size)
+    row["positive_rate"] = _positive_rate(task)
     return row
 
 
