@@ -1,0 +1,639 @@
+"""HiSSClassifier: one network for many hierarchical sub-tasks, the sklearn way."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import precision_recall_curve
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.helper import predefined_split
+
+from ._hierarchy import resolve_hierarchy
+from ._network import HiSSLoss, HiSSModule
+from ._skorch import BatchIterator, HiSSNet, StopWhenStalled, TensorBatches
+from ._som import SOMPseudoLabeler
+from ._targets import encode_targets, stack_predictions, unlabeled_mask
+
+__all__ = ["HiSSClassifier"]
+
+
+class HiSSClassifier(ClassifierMixin, BaseEstimator):
+    """Hierarchical multi-task classifier with a self-supervised auxiliary task.
+
+    One neural network answers many related classification sub-tasks grouped under
+    main tasks (HiSS, Lee & Park). Globally shared layers feed every sub-task; each
+    main task has locally shared layers; each sub-task has its own layers and output.
+    An auxiliary head on the globally shared representation predicts cluster
+    pseudo-labels of the input, so rows without any label still train the shared
+    layers. Inputs are standardised inside ``fit`` with the training rows' mean and
+    standard deviation.
+
+    Parameters
+    ----------
+    tasks : dict, sequence or None, default=None
+        The task hierarchy. A dict main task -> list of Y column names (positions
+        when Y is an array) or -> a count of consecutive Y columns; a sequence of
+        main-task labels, one per Y column; or None for one main task.
+    shared_units : tuple of int, default=(256,)
+        Hidden widths of the globally shared layers; ``()`` removes that level.
+    local_units : tuple of int, default=(128,)
+        Hidden widths of each main task's locally shared layers; ``()`` removes
+        that level.
+    task_units : tuple of int, default=(128, 128)
+        Hidden widths of each sub-task's own layers before its output layer;
+        ``()`` gives linear task heads.
+    alpha : float, default=1.0
+        Weight of the auxiliary pseudo-label loss; 0 switches it off.
+    task_weights : array-like of shape (n_subtasks,), dict or None, default=None
+        Weight of each sub-task's loss (a dict maps Y column names to weights,
+        missing ones weigh 1). None weighs every sub-task 1.
+    pseudo_labels : "som", "passthrough", clusterer or None, default="som"
+        Source of the auxiliary task's labels. ``"som"`` fits a
+        :class:`SOMPseudoLabeler` on the (standardised) training rows inside ``fit``;
+        a clusterer with ``fit_predict`` is cloned and fitted likewise;
+        ``"passthrough"`` reads integer labels from the last column of X (as
+        appended by an upstream :class:`SOMPseudoLabeler`) and never uses that
+        column as a feature; None trains no auxiliary task.
+    unlabeled : int, str or None, default=-1
+        Label value that marks an unlabeled entry, besides NaN, None and pandas NA.
+    class_weight : "balanced", list of dict, dict or None, default=None
+        Class weights per sub-task. ``"balanced"`` weighs each class by
+        ``n_labeled / (n_classes * n_class)`` on the training rows; a list gives
+        one ``{label: weight}`` dict per sub-task (a dict alone for 1-D y).
+    decision_threshold : float or "f1", default=0.5
+        Probability of the positive (second) class above which a binary sub-task
+        predicts it. ``"f1"`` tunes one threshold per binary sub-task for F1 on the
+        internal validation split, never on the rows being predicted.
+    learning_rate : float, default=1e-3
+        Adam's learning rate.
+    batch_size : int, default=128
+        Rows per training batch.
+    max_epochs : int, default=200
+        Maximum number of passes over the training rows.
+    early_stopping : bool, default=False
+        Stop when the supervised loss on the validation split has not improved
+        for ``patience`` epochs, and restore the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the training rows held out as the validation split, used when
+        ``early_stopping`` is on or ``decision_threshold="f1"``.
+    patience : int, default=10
+        Epochs without improvement before early stopping.
+    device : str, default="cpu"
+        Torch device to train and predict on, e.g. ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, batch order, the validation split and the
+        SOM; an int makes two fits identical.
+    verbose : int, default=0
+        Print skorch's epoch table when > 0.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks handed to the skorch net.
+
+    Attributes
+    ----------
+    classes_ : list of ndarray or ndarray
+        Classes of each sub-task (a single array for 1-D y).
+    hierarchy_ : TaskHierarchy
+        The resolved task hierarchy (main tasks, sub-task names, main task of
+        each sub-task).
+    thresholds_ : ndarray of shape (n_subtasks,)
+        Decision threshold of each binary sub-task (NaN for multi-class ones).
+    pseudo_labeler_ : estimator or None
+        The fitted clusterer that made the pseudo-labels (None for
+        ``"passthrough"`` and None).
+    n_pseudo_classes_ : int
+        Number of auxiliary classes (0 without an auxiliary task).
+    input_mean_, input_scale_ : ndarray of shape (n_model_features,)
+        Standardisation of the features learned on the training rows.
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` is the torch module.
+    history_ : skorch.History
+        Per-epoch record of training (and validation) loss.
+    n_iter_ : int
+        Number of epochs run.
+    n_features_in_ : int
+        Number of columns of X seen in ``fit`` (including a passthrough column).
+    feature_names_in_ : ndarray of str
+        Column names of X, when X was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> from sklearn_hiss import HiSSClassifier
+    >>> from sklearn_hiss.datasets import make_hierarchical_classification
+    >>> X, Y = make_hierarchical_classification(n_samples=300, tasks=(3, 2),
+    ...                                         random_state=0)
+    >>> clf = HiSSClassifier(tasks={"a": 3, "b": 2}, max_epochs=5, random_state=0)
+    >>> clf.fit(X, Y).predict(X[:2]).shape
+    (2, 5)
+    >>> len(clf.predict_proba(X[:2]))
+    5
+    """
+
+    _parameter_constraints = {
+        "tasks": "no_validation",
+        "shared_units": "no_validation",
+        "local_units": "no_validation",
+        "task_units": "no_validation",
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "task_weights": "no_validation",
+        "pseudo_labels": "no_validation",
+        "unlabeled": "no_validation",
+        "class_weight": "no_validation",
+        "decision_threshold": [
+            Interval(Real, 0, 1, closed="neither"),
+            StrOptions({"f1"}),
+        ],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "device": "no_validation",
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
+
+    def __init__(
+        self,
+        tasks=None,
+        *,
+        shared_units=(256,),
+        local_units=(128,),
+        task_units=(128, 128),
+        alpha=1.0,
+        task_weights=None,
+        pseudo_labels="som",
+        unlabeled=-1,
+        class_weight=None,
+        decision_threshold=0.5,
+        learning_rate=1e-3,
+        batch_size=128,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        patience=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.tasks = tasks
+        self.shared_units = shared_units
+        self.local_units = local_units
+        self.task_units = task_units
+        self.alpha = alpha
+        self.task_weights = task_weights
+        self.pseudo_labels = pseudo_labels
+        self.unlabeled = unlabeled
+        self.class_weight = class_weight
+        self.decision_threshold = decision_threshold
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, X, y):
+        """Fit the network to every sub-task at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric features; with ``pseudo_labels="passthrough"`` the last column
+            holds the pseudo-labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_subtasks)
+            One column per sub-task. Unlabeled entries (NaN, None, pandas NA or
+            ``unlabeled``) are left out of that sub-task's loss.
+
+        Returns
+        -------
+        self : HiSSClassifier
+            The fitted estimator.
+        """
+        self._validate_params()
+        units = {k: _as_units(getattr(self, k), k) for k in _UNIT_PARAMS}
+        _reject_non_numeric(X)
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
+        if y is None:
+            raise ValueError(
+                "HiSSClassifier requires y to be passed, but the target y is None; "
+                "give one column of labels per sub-task."
+            )
+        targets = encode_targets(y, self.unlabeled)
+        _check_lengths(X, targets.codes)
+        hierarchy = resolve_hierarchy(self.tasks, targets.names)
+        rng = check_random_state(self.random_state)
+        features, pseudo_given = self._split_pseudo_column(X)
+        mean, scale = _standardisation(features)
+        features = ((features - mean) / scale).astype(np.float32)
+        pseudo, labeler = self._make_pseudo_labels(features, pseudo_given, rng)
+        codes = _drop_single_class(targets)
+        train, valid = self._split_rows(len(features), rng)
+
+        net = self._build_net(
+            features.shape[1], hierarchy, targets, codes[train], pseudo, units, rng
+        )
+        data = _batches(features, codes, pseudo)
+        split = None if valid is None else predefined_split(data(valid))
+        net.set_params(train_split=split)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
+            net.fit(data(train))
+
+        self.classes_ = targets.classes[0] if targets.is_1d else targets.classes
+        self.hierarchy_ = hierarchy
+        self.pseudo_labeler_ = labeler
+        self.n_pseudo_classes_ = 0 if pseudo is None else int(pseudo.max()) + 1
+        self.input_mean_, self.input_scale_ = mean, scale
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        self._targets_1d = targets.is_1d
+        self._n_classes = [len(c) for c in targets.classes]
+        self.thresholds_ = self._fit_thresholds(features, codes, valid)
+        self._warn_if_not_converged(net)
+        return self
+
+    def _split_pseudo_column(self, X):
+        if not _is_option(self.pseudo_labels, "passthrough"):
+            return X, None
+        if X.shape[1] < 2:
+            raise ValueError(
+                "pseudo_labels='passthrough' reads the pseudo-labels from the last "
+                f"column of X, but X has {X.shape[1]} column; put a SOMPseudoLabeler "
+                "before HiSSClassifier or use pseudo_labels='som'."
+            )
+        labels = X[:, -1]
+        if np.any(labels < 0) or np.any(labels != np.round(labels)):
+            raise ValueError(
+                "pseudo_labels='passthrough' expects non-negative integer cluster ids "
+                f"in the last column of X; got values such as {labels[:5]}. Put a "
+                "SOMPseudoLabeler (or another clusterer's transform) right before "
+                "HiSSClassifier."
+            )
+        return X[:, :-1], labels.astype(np.int64)
+
+    def _make_pseudo_labels(self, features, given, rng):
+        source = self.pseudo_labels
+        if _is_option(source, "passthrough"):
+            return np.unique(given, return_inverse=True)[1], None
+        if source is None:
+            return None, None
+        if _is_option(source, "som"):
+            labeler = SOMPseudoLabeler(random_state=rng.randint(np.iinfo(np.int32).max))
+        elif hasattr(source, "fit_predict"):
+            labeler = clone(source)
+            if "random_state" in labeler.get_params():
+                labeler.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
+        else:
+            raise ValueError(
+                "pseudo_labels must be 'som', 'passthrough', None or a clusterer with "
+                f"fit_predict; got {source!r}."
+            )
+        labels = np.asarray(labeler.fit_predict(features))
+        return np.unique(labels, return_inverse=True)[1], labeler
+
+    def _split_rows(self, n, rng):
+        order = np.arange(n)
+        if not (self.early_stopping or self.decision_threshold == "f1"):
+            return order, None
+        n_valid = int(round(self.validation_fraction * n))
+        if n_valid < 1 or n - n_valid < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no validation "
+                f"or no training rows out of {n}; early_stopping and "
+                "decision_threshold='f1' need a validation split: give more rows or "
+                "switch them off."
+            )
+        order = rng.permutation(n)
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+    def _build_net(
+        self, n_features, hierarchy, targets, train_codes, pseudo, units, rng
+    ):
+        n_classes = [max(2, len(c)) for c in targets.classes]
+        n_pseudo = 0 if pseudo is None or self.alpha == 0 else int(pseudo.max()) + 1
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(
+                StopWhenStalled(
+                    monitor="valid_loss",
+                    patience=self.patience,
+                    load_best=True,
+                    sink=_quiet_sink,
+                )
+            )
+        return HiSSNet(
+            module=HiSSModule,
+            module__n_features=n_features,
+            module__main_index=hierarchy.main_index,
+            module__n_classes=n_classes,
+            module__n_pseudo_classes=n_pseudo,
+            **{f"module__{k}": v for k, v in units.items()},
+            criterion=HiSSLoss,
+            criterion__task_weights=self._task_weight_vector(targets.names),
+            criterion__class_weights=self._class_weight_matrix(
+                train_codes, targets, max(n_classes)
+            ),
+            criterion__alpha=self.alpha,
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__seed=int(rng.randint(np.iinfo(np.int32).max)),
+            iterator_valid=BatchIterator,
+            iterator_valid__batch_size=max(self.batch_size, 1024),
+            callbacks=callbacks,
+            device=self.device,
+            verbose=self.verbose,
+        )
+
+    def _task_weight_vector(self, names):
+        weights = self.task_weights
+        if weights is None:
+            return torch.ones(len(names))
+        if isinstance(weights, dict):
+            unknown = set(weights) - set(names)
+            if unknown:
+                raise ValueError(
+                    f"task_weights names {sorted(map(str, unknown))}, which are not "
+                    "columns of Y."
+                )
+            weights = [weights.get(name, 1.0) for name in names]
+        weights = np.asarray(weights, dtype=np.float32)
+        if weights.shape != (len(names),) or np.any(weights < 0):
+            raise ValueError(
+                f"task_weights must hold one non-negative weight per Y column "
+                f"({len(names)}); got {self.task_weights!r}."
+            )
+        return torch.as_tensor(weights)
+
+    def _class_weight_matrix(self, codes, targets, n_slots):
+        matrix = np.ones((len(targets.classes), n_slots), dtype=np.float32)
+        spec = self.class_weight
+        if spec is None:
+            return torch.as_tensor(matrix)
+        if isinstance(spec, dict) and targets.is_1d:
+            spec = [spec]
+        if isinstance(spec, str) and spec == "balanced":
+            for t, classes in enumerate(targets.classes):
+                counts = np.bincount(codes[:, t][codes[:, t] >= 0], minlength=n_slots)
+                present = counts > 0
+                matrix[t, present] = counts.sum() / (len(classes) * counts[present])
+            return torch.as_tensor(matrix)
+        if isinstance(spec, list | tuple) and len(spec) == len(targets.classes):
+            for t, (weights, classes) in enumerate(zip(spec, targets.classes)):
+                for label, w in dict(weights).items():
+                    matrix[t, _class_position(classes, label, t)] = w
+            return torch.as_tensor(matrix)
+        raise ValueError(
+            "class_weight must be None, 'balanced', or one {label: weight} dict per "
+            f"sub-task ({len(targets.classes)}); got {spec!r}."
+        )
+
+    def _fit_thresholds(self, features, codes, valid):
+        thresholds = np.where(np.array(self._n_classes) == 2, 0.5, np.nan)
+        if self.decision_threshold != "f1":
+            return np.where(np.isnan(thresholds), np.nan, self.decision_threshold)
+        probas = self._probabilities(features[valid])
+        for t, proba in enumerate(probas):
+            if self._n_classes[t] == 2:
+                thresholds[t] = _best_f1_threshold(codes[valid, t], proba[:, 1])
+        return thresholds
+
+    def _warn_if_not_converged(self, net):
+        if self.early_stopping and not net._stopped_by_callback():
+            warnings.warn(
+                f"HiSSClassifier stopped at max_epochs={self.max_epochs} while the "
+                "validation loss was still improving; raise max_epochs to let early "
+                "stopping end training.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # -------------------------------------------------------------- predict
+
+    def _model_features(self, X):
+        check_is_fitted(self)
+        _reject_non_numeric(X)
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        if _is_option(self.pseudo_labels, "passthrough"):
+            X = X[:, :-1]
+        return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
+
+    def _probabilities(self, features):
+        logits, _ = self.net_.forward(TensorBatches(torch.from_numpy(features)))
+        probas = torch.softmax(logits.double(), dim=2).numpy()
+        return [
+            probas[:, t, :k] if k > 1 else np.ones((len(features), 1))
+            for t, k in enumerate(self._n_classes)
+        ]
+
+    def predict_proba(self, X):
+        """Class probabilities of every sub-task.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : list of ndarray of shape (n_samples, n_classes_t), or ndarray
+            One array per sub-task, columns ordered as ``classes_[t]``; a single
+            array for 1-D y.
+        """
+        probas = self._probabilities(self._model_features(X))
+        return probas[0] if self._targets_1d else probas
+
+    def predict(self, X):
+        """Predicted label of every sub-task.
+
+        Binary sub-tasks predict their second class when its probability reaches
+        ``thresholds_``; others predict the most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, n_subtasks) or (n_samples,)
+        """
+        probas = self._probabilities(self._model_features(X))
+        codes = np.column_stack(
+            [
+                (p[:, 1] >= thr).astype(np.int64) if p.shape[1] == 2 else p.argmax(1)
+                for p, thr in zip(probas, self.thresholds_)
+            ]
+        )
+        classes = [self.classes_] if self._targets_1d else self.classes_
+        labels = stack_predictions(classes, codes)
+        return labels[:, 0] if self._targets_1d else labels
+
+    def score(self, X, y, sample_weight=None):
+        """Mean over sub-tasks of the accuracy on their labeled entries.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_subtasks)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        y_pred = self.predict(X)
+        if self._targets_1d:
+            y_pred = y_pred[:, None]
+        truth = pd.DataFrame(y).to_numpy() if np.ndim(y) > 1 else np.asarray(y)[:, None]
+        weights = (
+            np.ones(len(truth)) if sample_weight is None else np.asarray(sample_weight)
+        )
+        accuracies = []
+        for t in range(truth.shape[1]):
+            labeled = ~unlabeled_mask(truth[:, t], self.unlabeled)
+            if labeled.any():
+                hits = truth[labeled, t] == y_pred[labeled, t]
+                accuracies.append(np.average(hits, weights=weights[labeled]))
+        return float(np.mean(accuracies))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+_UNIT_PARAMS = ("shared_units", "local_units", "task_units")
+
+
+def _is_option(value, name):
+    return isinstance(value, str) and value == name
+
+
+def _quiet_sink(text):
+    """Early stopping's messages go nowhere; verbose output is skorch's epoch table."""
+
+
+def _as_units(value, name):
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        units = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        units = None
+    if (
+        units is None
+        or any(u < 1 for u in units)
+        or any(isinstance(v, bool) or v != int(v) for v in value)
+    ):
+        raise ValueError(
+            f"{name} must be a tuple of positive ints (hidden layer widths, () for "
+            f"none); got {value!r}."
+        )
+    return units
+
+
+def _reject_non_numeric(X):
+    if not isinstance(X, pd.DataFrame):
+        return
+    bad = [
+        c
+        for c, dtype in X.dtypes.items()
+        if not (
+            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+        )
+    ]
+    if bad:
+        raise ValueError(
+            f"HiSSClassifier needs numeric features, but columns {bad[:10]} are not "
+            "numeric. Encode them first, e.g. with a ColumnTransformer holding a "
+            "OneHotEncoder, in a Pipeline before HiSSClassifier."
+        )
+
+
+def _check_lengths(X, codes):
+    if len(X) != len(codes):
+        raise ValueError(
+            f"X has {len(X)} rows but y has {len(codes)}; they must describe the "
+            "same rows."
+        )
+    if len(X) < 2:
+        raise ValueError(
+            f"HiSSClassifier needs at least 2 samples to fit; got {len(X)} sample."
+        )
+
+
+def _standardisation(features):
+    mean = features.mean(axis=0)
+    scale = features.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+def _drop_single_class(targets):
+    codes = targets.codes.copy()
+    single = [t for t, c in enumerate(targets.classes) if len(c) < 2]
+    for t in single:
+        warnings.warn(
+            f"Y column {targets.names[t]!r} has a single class "
+            f"({targets.classes[t][0]!r}) in the training rows; it will always "
+            "predict that class.",
+            UserWarning,
+            stacklevel=4,
+        )
+        codes[:, t] = -1
+    return codes
+
+
+def _batches(features, codes, pseudo):
+    X = torch.from_numpy(features)
+    y = torch.from_numpy(codes)
+    aux = (
+        torch.zeros(len(X), dtype=torch.long)
+        if pseudo is None
+        else torch.from_numpy(pseudo)
+    )
+
+    def subset(rows):
+        return TensorBatches(X[rows], {"y": y[rows], "pseudo": aux[rows]})
+
+    return subset
+
+
+def _class_position(classes, label, t):
+    position = np.flatnonzero(classes == label)
+    if len(position) == 0:
+        raise ValueError(
+            f"class_weight for sub-task {t} names label {label!r}, which is not one "
+            f"of its classes {list(classes)}."
+        )
+    return position[0]
+
+
+def _best_f1_threshold(codes, scores):
+    labeled = codes >= 0
+    truth, scores = codes[labeled], scores[labeled]
+    if truth.sum() == 0 or truth.sum() == len(truth):
+        return 0.5
+    precision, recall, thresholds = precision_recall_curve(truth, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[np.argmax(f1[:-1])])
