@@ -4,7 +4,6 @@ One scikit-learn classifier for many related yes/no (or multi-class) questions
 grouped under main tasks, with the building blocks of the method as transformers.
 """
 
-from ._classifier import HiSSClassifier
 from ._factor import FactorAnalysisWarning, FactorReducer
 from ._som import SOMPseudoLabeler
 
@@ -17,3 +16,17 @@ __all__ = [
     "SOMPseudoLabeler",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    # torch is imported only when the classifier is first used, so that the data
+    # loaders and transformers stay cheap to import.
+    if name == "HiSSClassifier":
+        from ._classifier import HiSSClassifier
+
+        return HiSSClassifier
+    raise AttributeError(f"module 'sklearn_hiss' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
