@@ -16,8 +16,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 lint: install
-	$(PY) -m ruff check sklearn_hiss tests benchmarks
-	$(PY) -m ruff format --check sklearn_hiss tests benchmarks
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test: lint
 	OMP_NUM_THREADS=2 $(PY) -m pytest
