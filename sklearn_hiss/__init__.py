@@ -5,6 +5,7 @@ grouped under main tasks, with the building blocks of the method as transformers
 """
 
 from ._factor import FactorAnalysisWarning, FactorReducer
+from ._show_versions import show_versions
 from ._som import SOMPseudoLabeler
 
 __version__ = "0.1.0.dev0"
@@ -15,6 +16,7 @@ __all__ = [
     "HiSSClassifier",
     "SOMPseudoLabeler",
     "__version__",
+    "show_versions",
 ]
 
 
