@@ -190,10 +190,10 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         undefined) and Bartlett's test of sphericity, computed by the optional
         package factor_analyzer; None when it is not installed.
 
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Training mean of each input column.
 
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (`n_features_in_`,)
         Training standard deviation of each input column (1 for constants).
 
     score_weights_ : dict of str to ndarray of shape (n_group_columns, n_factors)
@@ -208,7 +208,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of columns seen during `fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen during `fit`, when X had string column names.
 
     See Also

@@ -136,7 +136,7 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
     n_clusters_ : int
         Number of cells of the selected map, ``rows * cols``.
 
-    codebook_ : ndarray of shape (rows, cols, n_features_in_)
+    codebook_ : ndarray of shape (rows, cols, `n_features_in_`)
         Weight vector of every cell of the selected map.
 
     silhouette_scores_ : dict of int to float
@@ -159,7 +159,7 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during `fit`.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during `fit`. Defined only when `X` has
         feature names that are all strings.
 
