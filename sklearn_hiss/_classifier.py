@@ -1,6 +1,7 @@
 """HiSSClassifier: one network for many hierarchical sub-tasks, the sklearn way."""
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +19,14 @@ from ._hierarchy import resolve_hierarchy
 from ._network import HiSSLoss, HiSSModule
 from ._skorch import BatchIterator, HiSSNet, StopWhenStalled, TensorBatches
 from ._som import SOMPseudoLabeler
-from ._targets import encode_targets, stack_predictions, unlabeled_mask
+from ._targets import (
+    check_numeric_features,
+    complete_binary_classes,
+    encode_targets,
+    stack_predictions,
+    unlabeled_mask,
+)
+from .metrics import UndefinedSubtaskMetricWarning
 
 __all__ = ["HiSSClassifier"]
 
@@ -81,14 +89,20 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         for ``patience`` epochs, and restore the weights of the best epoch.
     validation_fraction : float, default=0.1
         Share of the training rows held out as the validation split, used when
-        ``early_stopping`` is on or ``decision_threshold="f1"``.
+        ``early_stopping`` is on or ``decision_threshold="f1"``. Rows with labels
+        and rows without are shared out separately, so the split holds labeled
+        rows (which alone count in the validation loss) even when most rows
+        are unlabeled.
     patience : int, default=10
         Epochs without improvement before early stopping.
     device : str, default="cpu"
         Torch device to train and predict on, e.g. ``"cuda"``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order, the validation split and the
-        SOM; an int makes two fits identical.
+        SOM; an int makes two fits identical. When seeded, torch runs on one CPU
+        thread during ``fit`` and ``predict`` (its parallel sums round differently
+        for different thread counts), so results do not depend on the machine or
+        on the ``n_jobs`` of a surrounding search.
     verbose : int, default=0
         Print skorch's epoch table when > 0.
     callbacks : list of skorch callbacks or None, default=None
@@ -97,7 +111,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : list of ndarray or ndarray
-        Classes of each sub-task (a single array for 1-D y).
+        Classes of each sub-task (a single array for 1-D y). A 0/1 or bool
+        sub-task keeps both classes even when its training rows hold only one
+        of them (predicted with probability 1), so ``predict_proba`` keeps two
+        columns in every cross-validation fold.
     hierarchy_ : TaskHierarchy
         The resolved task hierarchy (main tasks, sub-task names, main task of
         each sub-task).
@@ -223,10 +240,20 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : HiSSClassifier
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For unusable input, each naming the problem: non-numeric, NaN or
+            infinite features; too few rows; X and y of different lengths; a Y
+            column without labels, with continuous values or a duplicated name.
+        FloatingPointError
+            When training diverges (the loss or the weights become NaN or
+            infinite); the message names the epoch and the learning rate.
         """
         self._validate_params()
         units = {k: _as_units(getattr(self, k), k) for k in _UNIT_PARAMS}
-        _reject_non_numeric(X)
+        check_numeric_features(X, "HiSSClassifier")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
         if y is None:
             raise ValueError(
@@ -239,10 +266,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         features, pseudo_given = self._split_pseudo_column(X)
         mean, scale = _standardisation(features)
-        features = ((features - mean) / scale).astype(np.float32)
+        features = _standardised(features, mean, scale, "fit")
         pseudo, labeler = self._make_pseudo_labels(features, pseudo_given, rng)
         codes = _drop_single_class(targets)
-        train, valid = self._split_rows(len(features), rng)
+        train, valid = self._split_rows(codes, rng)
 
         net = self._build_net(
             features.shape[1], hierarchy, targets, codes[train], pseudo, units, rng
@@ -250,11 +277,13 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         data = _batches(features, codes, pseudo)
         split = None if valid is None else predefined_split(data(valid))
         net.set_params(train_split=split)
-        with torch.random.fork_rng(devices=[]):
+        with self._torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
             net.fit(data(train))
+        _check_finite_weights(net, self.learning_rate)
 
-        self.classes_ = targets.classes[0] if targets.is_1d else targets.classes
+        classes = [complete_binary_classes(c) for c in targets.classes]
+        self.classes_ = classes[0] if targets.is_1d else classes
         self.hierarchy_ = hierarchy
         self.pseudo_labeler_ = labeler
         self.n_pseudo_classes_ = 0 if pseudo is None else int(pseudo.max()) + 1
@@ -263,7 +292,8 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self._targets_1d = targets.is_1d
-        self._n_classes = [len(c) for c in targets.classes]
+        self._n_classes = [len(c) for c in classes]
+        self._constant_class = _constant_positions(targets.classes, classes)
         self.thresholds_ = self._fit_thresholds(features, codes, valid)
         self._warn_if_not_converged(net)
         return self
@@ -307,10 +337,15 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         labels = np.asarray(labeler.fit_predict(features))
         return np.unique(labels, return_inverse=True)[1], labeler
 
-    def _split_rows(self, n, rng):
-        order = np.arange(n)
+    def _split_rows(self, codes, rng):
+        """Training and validation rows; labeled rows are shared out in proportion.
+
+        The validation loss counts labeled entries only, so a validation split
+        drawn without regard to labels could hold none on mostly unlabeled data.
+        """
+        n = len(codes)
         if not (self.early_stopping or self.decision_threshold == "f1"):
-            return order, None
+            return np.arange(n), None
         n_valid = int(round(self.validation_fraction * n))
         if n_valid < 1 or n - n_valid < 1:
             raise ValueError(
@@ -320,7 +355,19 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
                 "switch them off."
             )
         order = rng.permutation(n)
-        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+        labeled = (codes[order] >= 0).any(axis=1)
+        n_labeled = self._n_valid_labeled(labeled.sum())
+        valid = np.concatenate(
+            [order[labeled][:n_labeled], order[~labeled][: max(n_valid - n_labeled, 0)]]
+        )
+        return np.setdiff1d(order, valid), np.sort(valid)
+
+    def _n_valid_labeled(self, n_labeled):
+        """Labeled validation rows: the fraction, but at least one on either side."""
+        if n_labeled < 2:
+            return 0  # every sub-task has a single class: nothing to validate
+        share = int(round(self.validation_fraction * n_labeled))
+        return min(max(share, 1), n_labeled - 1)
 
     def _build_net(
         self, n_features, hierarchy, targets, train_codes, pseudo, units, rng
@@ -399,8 +446,11 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             return torch.as_tensor(matrix)
         if isinstance(spec, list | tuple) and len(spec) == len(targets.classes):
             for t, (weights, classes) in enumerate(zip(spec, targets.classes)):
+                classes = complete_binary_classes(classes)
                 for label, w in dict(weights).items():
-                    matrix[t, _class_position(classes, label, t)] = w
+                    position = _class_position(classes, label, t)
+                    if position < n_slots:
+                        matrix[t, position] = w
             return torch.as_tensor(matrix)
         raise ValueError(
             "class_weight must be None, 'balanced', or one {label: weight} dict per "
@@ -431,19 +481,30 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
 
     def _model_features(self, X):
         check_is_fitted(self)
-        _reject_non_numeric(X)
+        check_numeric_features(X, "HiSSClassifier")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         if _is_option(self.pseudo_labels, "passthrough"):
             X = X[:, :-1]
-        return ((X - self.input_mean_) / self.input_scale_).astype(np.float32)
+        return _standardised(X, self.input_mean_, self.input_scale_, "predict")
 
     def _probabilities(self, features):
-        logits, _ = self.net_.forward(TensorBatches(torch.from_numpy(features)))
+        with self._torch_threads():
+            logits, _ = self.net_.forward(TensorBatches(torch.from_numpy(features)))
         probas = torch.softmax(logits.double(), dim=2).numpy()
+        _check_finite_outputs(probas)
+        constant = getattr(self, "_constant_class", [-1] * len(self._n_classes))
         return [
-            probas[:, t, :k] if k > 1 else np.ones((len(features), 1))
-            for t, k in enumerate(self._n_classes)
+            _one_hot(len(features), k, c) if c >= 0 or k == 1 else probas[:, t, :k]
+            for t, (k, c) in enumerate(zip(self._n_classes, constant))
         ]
+
+    def _torch_threads(self):
+        """One torch thread when seeded, so results do not depend on the machine.
+
+        Parallel reductions in torch sum in an order that depends on the number
+        of threads; a surrounding search with ``n_jobs`` changes that number.
+        """
+        return _single_torch_thread(self.random_state is not None)
 
     def predict_proba(self, X):
         """Class probabilities of every sub-task.
@@ -503,6 +564,13 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         if self._targets_1d:
             y_pred = y_pred[:, None]
         truth = pd.DataFrame(y).to_numpy() if np.ndim(y) > 1 else np.asarray(y)[:, None]
+        if truth.shape != y_pred.shape:
+            raise ValueError(
+                f"y has shape {truth.shape}, but the model predicts "
+                f"{y_pred.shape[1]} sub-task column(s) for the {len(y_pred)} rows "
+                "of X; give one column per sub-task seen in fit, one row per row "
+                "of X."
+            )
         weights = (
             np.ones(len(truth)) if sample_weight is None else np.asarray(sample_weight)
         )
@@ -512,7 +580,21 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             if labeled.any():
                 hits = truth[labeled, t] == y_pred[labeled, t]
                 accuracies.append(np.average(hits, weights=weights[labeled]))
-        return float(np.mean(accuracies))
+        return _mean_or_nan(accuracies)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._follow_net_device()
+
+    def _follow_net_device(self):
+        """After loading on another machine, take the device the net was mapped to.
+
+        skorch maps a net trained on CUDA to the CPU (with a DeviceWarning) when no
+        GPU is present; ``device`` follows, so that a refit works there too.
+        """
+        net = getattr(self, "net_", None)
+        if net is not None and torch.device(net.device) != torch.device(self.device):
+            self.device = str(net.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -552,24 +634,6 @@ def _as_units(value, name):
     return units
 
 
-def _reject_non_numeric(X):
-    if not isinstance(X, pd.DataFrame):
-        return
-    bad = [
-        c
-        for c, dtype in X.dtypes.items()
-        if not (
-            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-        )
-    ]
-    if bad:
-        raise ValueError(
-            f"HiSSClassifier needs numeric features, but columns {bad[:10]} are not "
-            "numeric. Encode them first, e.g. with a ColumnTransformer holding a "
-            "OneHotEncoder, in a Pipeline before HiSSClassifier."
-        )
-
-
 def _check_lengths(X, codes):
     if len(X) != len(codes):
         raise ValueError(
@@ -583,10 +647,97 @@ def _check_lengths(X, codes):
 
 
 def _standardisation(features):
-    mean = features.mean(axis=0)
-    scale = features.std(axis=0)
+    """Column means and standard deviations (1 for constant columns).
+
+    Columns are divided by their largest magnitude first, so that squares of
+    values near 1e200 do not overflow and those of values near 1e-200 do not
+    vanish.
+    """
+    magnitude = np.max(np.abs(features), axis=0)
+    magnitude = np.where(magnitude > 0, magnitude, 1.0)
+    scaled = features / magnitude
+    mean = scaled.mean(axis=0) * magnitude
+    scale = scaled.std(axis=0) * magnitude
     scale[scale == 0] = 1.0
     return mean, scale
+
+
+def _standardised(X, mean, scale, stage):
+    """Standardise X to float32, with a clear error where a value leaves its range."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = (X - mean) / scale
+        Z32 = Z.astype(np.float32)
+    bad = ~np.isfinite(Z32).all(axis=0)
+    if bad.any():
+        raise ValueError(
+            f"X holds values too far from the training rows to {stage} on: in "
+            f"columns {np.flatnonzero(bad)[:10].tolist()} some lie beyond "
+            f"{np.finfo(np.float32).max:.1e} training standard deviations from the "
+            "training mean. Check these columns for wrong units or corrupt "
+            "values, or rescale them (e.g. with a log transform)."
+        )
+    return Z32
+
+
+def _check_finite_weights(net, learning_rate):
+    if all(torch.isfinite(p).all() for p in net.module_.parameters()):
+        return
+    raise FloatingPointError(
+        f"HiSSClassifier training diverged: the network weights became NaN or "
+        f"infinite in epoch {len(net.history)}. Lower learning_rate (it is "
+        f"{learning_rate}) or check the features for extreme values."
+    )
+
+
+def _check_finite_outputs(probas):
+    bad = ~np.isfinite(probas).all(axis=(1, 2))
+    if bad.any():
+        raise ValueError(
+            f"The network's outputs for rows {np.flatnonzero(bad)[:10].tolist()} "
+            "of X are NaN or infinite: their features may lie extremely far from "
+            "the training rows (standardised values beyond about 1e30), or the "
+            "network's weights were changed after fit. Check these rows for "
+            "wrong units or corrupt values."
+        )
+
+
+@contextmanager
+def _single_torch_thread(active):
+    if not active:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _one_hot(n, n_classes, position):
+    proba = np.zeros((n, n_classes))
+    proba[:, max(position, 0)] = 1.0
+    return proba
+
+
+def _constant_positions(seen, completed):
+    """For each sub-task seen with one class, that class's position in classes_."""
+    return [
+        int(np.flatnonzero(full == kept[0])[0]) if len(kept) == 1 else -1
+        for kept, full in zip(seen, completed)
+    ]
+
+
+def _mean_or_nan(values):
+    if values:
+        return float(np.mean(values))
+    warnings.warn(
+        "score found no labeled entry in y for any sub-task, so the mean accuracy "
+        "is undefined; returning NaN.",
+        UndefinedSubtaskMetricWarning,
+        stacklevel=3,
+    )
+    return float("nan")
 
 
 def _drop_single_class(targets):
@@ -596,7 +747,7 @@ def _drop_single_class(targets):
         warnings.warn(
             f"Y column {targets.names[t]!r} has a single class "
             f"({targets.classes[t][0]!r}) in the training rows; it will always "
-            "predict that class.",
+            "predict that class, with probability 1.",
             UserWarning,
             stacklevel=4,
         )

@@ -10,6 +10,8 @@ from sklearn.decomposition import FactorAnalysis
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._targets import check_numeric_features
+
 __all__ = ["FactorAnalysisWarning", "FactorReducer"]
 
 _DEFAULT_GROUP = "x"
@@ -81,11 +83,17 @@ def _smallest_count_reaching(eigenvalues, threshold):
 
 
 def _column_moments(X):
-    """Column means, standard deviations (1 for constants) and constant flags."""
+    """Column means, standard deviations (1 for constants) and constant flags.
+
+    Each column is divided by its largest magnitude first, so that squares of
+    values near 1e200 do not overflow and those near 1e-200 do not vanish.
+    """
     constant = np.ptp(X, axis=0) == 0
-    scale = X.std(axis=0)
+    magnitude = np.max(np.abs(X), axis=0)
+    magnitude[magnitude == 0] = 1.0
+    scale = (X / magnitude).std(axis=0) * magnitude
     scale[constant] = 1.0
-    return X.mean(axis=0), scale, constant
+    return (X / magnitude).mean(axis=0) * magnitude, scale, constant
 
 
 def _orient(loadings, factor_correlations):
@@ -263,6 +271,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         self : FactorReducer
             The fitted transformer.
         """
+        check_numeric_features(X, "FactorReducer")
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         rotation = self._check_rotation()
         self._check_threshold()
@@ -299,6 +308,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             Factor scores, named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
+        check_numeric_features(X, "FactorReducer")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         Z = (X - self.mean_) / self.scale_
         blocks = [

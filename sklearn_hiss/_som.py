@@ -17,6 +17,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._targets import check_numeric_features
+
 __all__ = ["SOMPseudoLabeler"]
 
 # Rows per block when assigning rows to their nearest cell: bounds the memory
@@ -35,6 +37,24 @@ def _near_square_grid(n_cells):
     """
     rows = max(d for d in range(1, math.isqrt(n_cells) + 1) if n_cells % d == 0)
     return rows, n_cells // rows
+
+
+# Squared distances of values beyond this magnitude overflow float64, and those
+# of values below its inverse vanish.
+_MAX_MAGNITUDE = 1e150
+
+
+def _check_magnitude(X):
+    """Refuse training values whose squared distances overflow or vanish."""
+    magnitude = np.max(np.abs(X)) if X.size else 0.0
+    if magnitude > _MAX_MAGNITUDE or 0 < magnitude < 1 / _MAX_MAGNITUDE:
+        raise ValueError(
+            f"X holds values of magnitude {magnitude:.1e}, whose squared distances "
+            "overflow or vanish in float64, so the map would be meaningless. "
+            "Standardise X first, e.g. with a StandardScaler in a Pipeline before "
+            "SOMPseudoLabeler."
+        )
+    return X
 
 
 def _nearest_cell(X, codebook):
@@ -238,7 +258,10 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
         self : SOMPseudoLabeler
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        check_numeric_features(X, "SOMPseudoLabeler")
+        X = _check_magnitude(
+            validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        )
         grids = self._grids_to_try(X.shape[0])
         self._warn_about_grid(grids[0])
         rng = check_random_state(self.random_state)
@@ -269,6 +292,7 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
             Cluster ids in ``[0, n_clusters_)``.
         """
         check_is_fitted(self)
+        check_numeric_features(X, "SOMPseudoLabeler")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return _nearest_cell(X, self.codebook_)
 
@@ -289,6 +313,7 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         index = getattr(X, "index", None) if hasattr(X, "columns") else None
+        check_numeric_features(X, "SOMPseudoLabeler")
         X = validate_data(self, X, dtype=np.float64, reset=False)
         labels = _nearest_cell(X, self.codebook_)
         if _get_output_config("transform", self)["dense"] == "pandas":

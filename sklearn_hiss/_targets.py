@@ -1,4 +1,7 @@
-"""Reading a multi-output target: labels per sub-task, with unlabeled entries."""
+"""Reading what estimators receive: numeric features, and multi-output targets.
+
+A target holds labels per sub-task, with unlabeled entries.
+"""
 
 from dataclasses import dataclass
 
@@ -6,7 +9,51 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 
-__all__ = ["EncodedTargets", "encode_targets", "stack_predictions"]
+__all__ = [
+    "EncodedTargets",
+    "check_numeric_features",
+    "complete_binary_classes",
+    "encode_targets",
+    "stack_predictions",
+]
+
+
+def check_numeric_features(X, estimator_name):
+    """Raise a ValueError pointing to a ColumnTransformer when X is not numeric.
+
+    DataFrame columns must have numeric or bool dtypes (categorical, string,
+    object and datetime columns are refused); arrays must not hold strings
+    other than numbers. Object arrays are left to scikit-learn's own checks.
+    """
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):
+        bad = [
+            column
+            for column, dtype in X.dtypes.items()
+            if not (
+                pd.api.types.is_numeric_dtype(dtype)
+                or pd.api.types.is_bool_dtype(dtype)
+            )
+            or isinstance(dtype, pd.CategoricalDtype)
+        ]
+    elif np.asarray(X).dtype.kind in "US" and not _all_numbers(np.asarray(X)):
+        bad = ["(an array of strings)"]
+    else:
+        return
+    if bad:
+        raise ValueError(
+            f"{estimator_name} needs numeric features, but columns {bad[:10]} are "
+            "not numeric (categorical, string, object or datetime). Encode them "
+            "first, e.g. with a ColumnTransformer holding a OneHotEncoder, in a "
+            f"Pipeline before {estimator_name}."
+        )
+
+
+def _all_numbers(array):
+    try:
+        array.astype(np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 @dataclass
@@ -34,7 +81,8 @@ def _columns(Y):
     """Split Y into (names, list of 1-D object arrays, is_1d)."""
     if isinstance(Y, pd.DataFrame):
         names = list(Y.columns)
-        return names, [Y[c].to_numpy() for c in names], False
+        _check_column_names(names)
+        return names, [Y.iloc[:, j].to_numpy() for j in range(len(names))], False
     if isinstance(Y, pd.Series):
         return [Y.name if Y.name is not None else 0], [Y.to_numpy()], True
     Y = np.asarray(Y)
@@ -47,7 +95,22 @@ def _columns(Y):
             f"y must be 1-D (one task) or 2-D (one column per sub-task); got an "
             f"array with {Y.ndim} dimensions."
         )
+    if Y.shape[1] == 0:
+        _check_column_names([])
     return list(range(Y.shape[1])), list(Y.T), False
+
+
+def _check_column_names(names):
+    if not names:
+        raise ValueError(
+            "y has no columns; give at least one column of labels (one per sub-task)."
+        )
+    duplicated = sorted({str(n) for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(
+            f"y has duplicated column names {duplicated}; give every sub-task its "
+            "own column name, e.g. with Y.columns = [...]."
+        )
 
 
 def unlabeled_mask(values, unlabeled):
@@ -116,6 +179,23 @@ def encode_targets(Y, unlabeled=-1):
         codes[~missing, t] = task_codes
         classes.append(task_classes)
     return EncodedTargets(codes, classes, names, is_1d)
+
+
+def complete_binary_classes(classes):
+    """Classes of a sub-task, with a lone 0/1 (or bool) label completed to both.
+
+    A 0/1 indicator whose training rows hold only one of the two values is still
+    a binary question; keeping both classes keeps ``predict_proba`` at two
+    columns in every cross-validation fold. Other lone labels stay alone: the
+    missing class cannot be guessed.
+    """
+    if len(classes) != 1:
+        return classes
+    if classes.dtype.kind == "b":
+        return np.array([False, True])
+    if classes.dtype.kind in "iu" and classes[0] in (0, 1):
+        return np.array([0, 1], dtype=classes.dtype)
+    return classes
 
 
 def stack_predictions(classes, codes):
