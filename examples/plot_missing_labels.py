@@ -65,10 +65,10 @@ print(per_task_scores(model, X_test, Y_test_holes).round(3))
 
 # %%
 # .. note::
-#    Prefer ``-1`` to NaN when you cross-validate: ``cross_validate`` and
-#    ``GridSearchCV`` with an integer ``cv`` check the target and reject NaN,
-#    while ``-1`` (scikit-learn's marker for unlabeled data, the default of
-#    ``unlabeled``) passes. ``Y.fillna(-1).astype(int)`` converts.
+#    To cross-validate with labels like these, pass a splitter as ``cv``
+#    (``KFold(5, shuffle=True, random_state=0)``): with an integer ``cv``,
+#    ``cross_validate`` and ``GridSearchCV`` inspect the target first and
+#    reject NaN. The user guide's page on missing labels has the details.
 
 # %%
 # Whole rows without labels
