@@ -1,4 +1,12 @@
-"""The skorch glue: tensor batches without per-row fetching, the loss hook, stopping."""
+"""The skorch glue: tensor batches without per-row fetching, the loss hook, stopping.
+
+Kept close to a hand-written loop: batches are cut from whole tensors with
+``index_select``, modules are switched between train and eval mode only when the
+mode changes, and Adam runs torch's fused kernel unless the caller chose an
+implementation.
+"""
+
+import math
 
 import torch
 from skorch import NeuralNet
@@ -26,9 +34,19 @@ class TensorBatches(torch.utils.data.Dataset):
         return self.take(index)
 
     def take(self, index):
+        """Rows ``index`` (a slice or a tensor of positions) of X and the targets."""
         if self.targets is None:
-            return self.X[index], None
-        return self.X[index], {k: v[index] for k, v in self.targets.items()}
+            return _rows(self.X, index), None
+        return _rows(self.X, index), {
+            k: _rows(v, index) for k, v in self.targets.items()
+        }
+
+
+def _rows(tensor, index):
+    # index_select is several times faster than advanced indexing on CPU.
+    if isinstance(index, torch.Tensor):
+        return tensor.index_select(0, index)
+    return tensor[index]
 
 
 class BatchIterator:
@@ -81,6 +99,11 @@ class HiSSNet(NeuralNet):
     non-finite loss stops training with an explanation; and a KeyboardInterrupt from
     the user is re-raised after the callbacks have cleaned up, instead of being
     swallowed (skorch's own early stopping still ends training quietly).
+
+    For speed: Adam and AdamW get ``fused=True`` (one kernel per step instead of
+    several per parameter) unless ``optimizer__fused`` or ``optimizer__foreach`` is
+    given; and modules change train/eval mode only when it differs, instead of at
+    every batch.
     """
 
     def get_dataset(self, X, y=None):
@@ -91,13 +114,28 @@ class HiSSNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
         loss = self.criterion_(y_pred, y_true, supervised_only=not training)
-        if not torch.isfinite(loss):
+        value = loss.item()
+        if not math.isfinite(value):
             raise FloatingPointError(
-                f"HiSSClassifier training diverged: the loss became {loss.item()} "
+                f"HiSSClassifier training diverged: the loss became {value} "
                 f"in epoch {len(self.history)}. Lower learning_rate (it is "
                 f"{self.lr}) or check the features for extreme values."
             )
         return loss
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        chosen = {"fused", "foreach"} & kwargs.keys()
+        if self.optimizer in _FUSED_OPTIMIZERS and not chosen:
+            if _fused_supported(self.device):
+                kwargs["fused"] = True
+        return args, kwargs
+
+    def _set_training(self, training=True):
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         fit_params.pop("_routing_method", None)
@@ -115,3 +153,12 @@ class HiSSNet(NeuralNet):
 
     def _stopped_by_callback(self):
         return any(getattr(cb, "stopped_", False) for _, cb in self.callbacks_)
+
+
+_FUSED_OPTIMIZERS = (torch.optim.Adam, torch.optim.AdamW)
+
+
+def _fused_supported(device):
+    """Whether torch has a fused Adam kernel for ``device``."""
+    kind = torch.device(device or "cpu").type
+    return kind in ("cpu", "cuda", "mps", "xpu")
