@@ -27,6 +27,18 @@ class TaskHierarchy:
     subtasks: list
     main_index: np.ndarray
 
+    def __eq__(self, other):
+        if not isinstance(other, TaskHierarchy):
+            return NotImplemented
+        return (
+            self.main_tasks == other.main_tasks
+            and self.subtasks == other.subtasks
+            and np.array_equal(self.main_index, other.main_index)
+        )
+
+    def __hash__(self):
+        return hash((tuple(self.main_tasks), tuple(self.subtasks)))
+
     @property
     def n_main_tasks(self):
         return len(self.main_tasks)
