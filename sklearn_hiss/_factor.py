@@ -30,6 +30,19 @@ class FactorAnalysisWarning(UserWarning):
 
     :class:`FactorReducer` issues it when it drops a constant column and when a
     group has fewer training rows than columns. The message names the group.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn_hiss import FactorAnalysisWarning, FactorReducer
+    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> X[:, 2] = 1.0  # a constant column
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     scores = FactorReducer().fit_transform(X)
+    >>> [w.category.__name__ for w in caught]
+    ['FactorAnalysisWarning']
     """
 
 
