@@ -71,6 +71,17 @@ def test_every_public_name_has_an_api_page(module_name, name):
         )
 
 
+@pytest.mark.parametrize(
+    ("module_name", "name"),
+    [(module, name) for module, name in public_names() if not name.startswith("__")],
+)
+def test_every_public_name_has_runnable_examples(module_name, name):
+    docstring = getattr(importlib.import_module(module_name), name).__doc__ or ""
+    assert re.search(r"^\s*Examples\n\s*-{8}\n\s*>>> ", docstring, flags=re.M), (
+        f"{module_name}.{name} needs an Examples section with >>> lines."
+    )
+
+
 def test_api_lists_only_names_that_exist():
     for qualified in documented_names(API.read_text()):
         module_name, name = qualified.rsplit(".", 1)
