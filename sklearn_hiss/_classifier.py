@@ -749,7 +749,7 @@ def _drop_single_class(targets):
             f"({targets.classes[t][0]!r}) in the training rows; it will always "
             "predict that class, with probability 1.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
         codes[:, t] = -1
     return codes

@@ -287,6 +287,8 @@ def test_empty_short_and_mismatched_inputs(data, rows_x, rows_y, message):
         tiny().fit(X[:rows_x], Y[:rows_y])
 
 
+@pytest.mark.filterwarnings("ignore:Y column .* has a single class")
+@pytest.mark.filterwarnings("ignore::sklearn_hiss.FactorAnalysisWarning")
 def test_too_few_rows_for_the_som_and_the_factors(data):
     X, Y = data
     with pytest.warns(UserWarning, match="more cells than the 3 training rows"):
@@ -423,6 +425,7 @@ class RecordValidationLabels(Callback):
             RECORDED.append(dataset_valid.targets["y"].numpy())
 
 
+@pytest.mark.filterwarnings("ignore:Y column .* has a single class")
 @pytest.mark.parametrize("random_state", [0, 1, 2, 3])
 def test_validation_split_of_mostly_unlabeled_data_holds_labeled_rows(
     data, random_state
