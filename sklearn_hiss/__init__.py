@@ -5,6 +5,7 @@ grouped under main tasks, with the building blocks of the method as transformers
 """
 
 from ._factor import FactorAnalysisWarning, FactorReducer
+from ._persistence import load_model, save_model
 from ._show_versions import show_versions
 from ._som import SOMPseudoLabeler
 
@@ -16,6 +17,8 @@ __all__ = [
     "HiSSClassifier",
     "SOMPseudoLabeler",
     "__version__",
+    "load_model",
+    "save_model",
     "show_versions",
 ]
 

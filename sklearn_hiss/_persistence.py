@@ -136,7 +136,7 @@ def save_model(estimator, path):
     --------
     >>> import os, tempfile
     >>> from sklearn_hiss import HiSSClassifier
-    >>> from sklearn_hiss._persistence import load_model, save_model
+    >>> from sklearn_hiss import load_model, save_model
     >>> from sklearn_hiss.datasets import make_hierarchical_classification
     >>> X, Y = make_hierarchical_classification(n_samples=200, tasks=(2, 2),
     ...                                         random_state=0)
@@ -199,7 +199,7 @@ def load_model(path):
     >>> import os, tempfile
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn_hiss import FactorReducer, SOMPseudoLabeler
-    >>> from sklearn_hiss._persistence import load_model, save_model
+    >>> from sklearn_hiss import load_model, save_model
     >>> from sklearn_hiss.datasets import make_hierarchical_classification
     >>> X, _ = make_hierarchical_classification(n_samples=200, random_state=0)
     >>> pipe = make_pipeline(FactorReducer(n_factors=3),

@@ -421,10 +421,6 @@ EXPECTED_FAILED_CHECKS = {
         "data), so a target whose classes are -1 and 1 has one class; pass "
         "unlabeled=None to use -1 as a class."
     ),
-    "check_methods_subset_invariance": (
-        "float32 matrix products round differently for different batch sizes; "
-        "probabilities agree to about 1e-6, not the 1e-7 the check demands."
-    ),
 }
 
 
