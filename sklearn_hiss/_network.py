@@ -27,7 +27,8 @@ class StackedLinear(nn.Module):
     ``weight`` has shape (n_stacks, in, out) and ``bias`` (n_stacks, out);
     initialised like ``nn.Linear``. ``forward`` maps stack-major input
     (n_stacks, batch, in) to (n_stacks, batch, out); ``broadcast`` applies every
-    stack to one shared input (batch, in), giving (n_stacks, batch, out).
+    stack to one shared input (batch, in), giving (n_stacks, batch, out), with an
+    optional elementwise ``activation`` applied to the result.
     """
 
     def __init__(self, n_stacks, in_features, out_features):
@@ -43,11 +44,15 @@ class StackedLinear(nn.Module):
     def forward(self, x):
         return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)
 
-    def broadcast(self, x):
+    def broadcast(self, x, activation=None):
         n_stacks, n_in, n_out = self.weight.shape
         # One (batch, in) x (in, n_stacks * out) product for all stacks.
         weight = self.weight.transpose(0, 1).reshape(n_in, n_stacks * n_out)
         out = torch.addmm(self.bias.reshape(-1), x, weight)
+        if activation is not None:
+            # Applied before the transposed view: an in-place op on a view would
+            # cost autograd a scatter into a zeroed copy of the whole output.
+            out = activation(out)
         return out.view(len(x), n_stacks, n_out).transpose(0, 1)
 
 
@@ -205,7 +210,7 @@ class HiSSModule(nn.Module):
         """Locally shared layers: (batch, width) -> (n_main, batch, width)."""
         if not len(self.local):
             return h_shared.unsqueeze(0)
-        h = torch.relu_(self.local[0].broadcast(h_shared))
+        h = self.local[0].broadcast(h_shared, activation=torch.relu_)
         for layer in self.local[1:]:
             h = torch.relu_(layer(h))
         return h
