@@ -15,10 +15,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.helper import predefined_split
 
+from ._distributed import dask_worker_threads
 from ._hierarchy import resolve_hierarchy
 from ._network import HiSSLoss, HiSSModule
 from ._skorch import BatchIterator, HiSSNet, StopWhenStalled, TensorBatches
 from ._som import SOMPseudoLabeler
+from ._streaming import encode_chunk
 from ._targets import (
     check_numeric_features,
     complete_binary_classes,
@@ -255,38 +257,41 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         units = {k: _as_units(getattr(self, k), k) for k in _UNIT_PARAMS}
         check_numeric_features(X, "HiSSClassifier")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
-        if y is None:
-            raise ValueError(
-                "HiSSClassifier requires y to be passed, but the target y is None; "
-                "give one column of labels per sub-task."
-            )
+        _require_y(y)
         targets = encode_targets(y, self.unlabeled)
         _check_lengths(X, targets.codes)
         hierarchy = resolve_hierarchy(self.tasks, targets.names)
-        rng = check_random_state(self.random_state)
+        accelerator = self._make_accelerator()
+        rng = self._fit_random_state(accelerator)
         features, pseudo_given = self._split_pseudo_column(X)
         mean, scale = _standardisation(features)
         features = _standardised(features, mean, scale, "fit")
-        pseudo, labeler = self._make_pseudo_labels(features, pseudo_given, rng)
+        pseudo, labeler, pseudo_ids = self._make_pseudo_labels(
+            features, pseudo_given, rng
+        )
         codes = _drop_single_class(targets)
         train, valid = self._split_rows(codes, rng)
 
-        net = self._build_net(
-            features.shape[1], hierarchy, targets, codes[train], pseudo, units, rng
-        )
         data = _batches(features, codes, pseudo)
-        split = None if valid is None else predefined_split(data(valid))
-        net.set_params(train_split=split)
+        n_pseudo = 0 if pseudo is None else int(pseudo.max()) + 1
+        train_codes = _take(codes, train)
+        settings = self._net_settings(
+            features.shape[1], hierarchy, targets, train_codes, n_pseudo, units, rng
+        )
+        if valid is not None:
+            settings["train_split"] = predefined_split(data(valid))
+        trained = self._new_net(settings, accelerator)
         with self._torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
-            net.fit(data(train))
+            trained.fit(data(train))
+            net = trained if accelerator is None else _plain_net(trained, settings)
         _check_finite_weights(net, self.learning_rate)
 
         classes = [complete_binary_classes(c) for c in targets.classes]
         self.classes_ = classes[0] if targets.is_1d else classes
         self.hierarchy_ = hierarchy
         self.pseudo_labeler_ = labeler
-        self.n_pseudo_classes_ = 0 if pseudo is None else int(pseudo.max()) + 1
+        self.n_pseudo_classes_ = n_pseudo
         self.input_mean_, self.input_scale_ = mean, scale
         self.net_ = net
         self.history_ = net.history
@@ -294,8 +299,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         self._targets_1d = targets.is_1d
         self._n_classes = [len(c) for c in classes]
         self._constant_class = _constant_positions(targets.classes, classes)
+        self._pseudo_ids = pseudo_ids
+        self._partial_seed = int(rng.randint(np.iinfo(np.int32).max))
         self.thresholds_ = self._fit_thresholds(features, codes, valid)
-        self._warn_if_not_converged(net)
+        self._warn_if_not_converged(trained)
         return self
 
     def _split_pseudo_column(self, X):
@@ -320,9 +327,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
     def _make_pseudo_labels(self, features, given, rng):
         source = self.pseudo_labels
         if _is_option(source, "passthrough"):
-            return np.unique(given, return_inverse=True)[1], None
+            ids, codes = np.unique(given, return_inverse=True)
+            return codes, None, ids
         if source is None:
-            return None, None
+            return None, None, None
         if _is_option(source, "som"):
             labeler = SOMPseudoLabeler(random_state=rng.randint(np.iinfo(np.int32).max))
         elif hasattr(source, "fit_predict"):
@@ -335,7 +343,8 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
                 f"fit_predict; got {source!r}."
             )
         labels = np.asarray(labeler.fit_predict(features))
-        return np.unique(labels, return_inverse=True)[1], labeler
+        ids, codes = np.unique(labels, return_inverse=True)
+        return codes, labeler, ids
 
     def _split_rows(self, codes, rng):
         """Training and validation rows; labeled rows are shared out in proportion.
@@ -345,7 +354,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         """
         n = len(codes)
         if not (self.early_stopping or self.decision_threshold == "f1"):
-            return np.arange(n), None
+            return None, None  # every row trains
         n_valid = int(round(self.validation_fraction * n))
         if n_valid < 1 or n - n_valid < 1:
             raise ValueError(
@@ -369,11 +378,12 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         share = int(round(self.validation_fraction * n_labeled))
         return min(max(share, 1), n_labeled - 1)
 
-    def _build_net(
-        self, n_features, hierarchy, targets, train_codes, pseudo, units, rng
+    def _net_settings(
+        self, n_features, hierarchy, targets, train_codes, n_pseudo, units, rng
     ):
+        """Keyword arguments of the skorch net (draws the batch order's seed)."""
         n_classes = [max(2, len(c)) for c in targets.classes]
-        n_pseudo = 0 if pseudo is None or self.alpha == 0 else int(pseudo.max()) + 1
+        n_pseudo = 0 if self.alpha == 0 else n_pseudo
         callbacks = list(self.callbacks or [])
         if self.early_stopping:
             callbacks.append(
@@ -384,7 +394,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
                     sink=_quiet_sink,
                 )
             )
-        return HiSSNet(
+        return dict(
             module=HiSSModule,
             module__n_features=n_features,
             module__main_index=hierarchy.main_index,
@@ -407,9 +417,39 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             iterator_valid=BatchIterator,
             iterator_valid__batch_size=max(self.batch_size, 1024),
             callbacks=callbacks,
+            train_split=None,
             device=self.device,
             verbose=self.verbose,
         )
+
+    def _new_net(self, settings, accelerator):
+        if accelerator is None:
+            return HiSSNet(**settings)
+        from ._accelerate import accelerated_net
+
+        return accelerated_net(settings, accelerator)
+
+    def _make_accelerator(self):
+        """An Accelerate ``Accelerator`` when ``device="accelerate"``, else None."""
+        if not _is_option(self.device, "accelerate"):
+            return None
+        try:
+            from ._accelerate import make_accelerator
+        except ImportError as error:
+            raise ImportError(
+                "device='accelerate' needs the accelerate package, which is not "
+                "installed; install it with pip install 'sklearn-hiss[accelerate]'."
+            ) from error
+        return make_accelerator()
+
+    def _fit_random_state(self, accelerator):
+        """The fit's random generator, the same in every process of a launch."""
+        rng = check_random_state(self.random_state)
+        if accelerator is None:
+            return rng
+        from ._accelerate import process_seed
+
+        return check_random_state(process_seed(self.random_state, rng))
 
     def _task_weight_vector(self, names):
         weights = self.task_weights
@@ -477,6 +517,221 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
 
+    # ---------------------------------------------------------- partial_fit
+
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on a chunk of rows, for data that does not fit in memory.
+
+        The first call (on an estimator not yet fitted) fixes what every later
+        chunk must share: the task hierarchy and the names of the Y columns,
+        the classes of every sub-task (given with ``classes``, or those of the
+        first chunk, with 0/1 indicators completed to both classes), the
+        standardisation of the features (mean and standard deviation of the
+        first chunk) and the pseudo-labeler (``"som"`` or a clusterer is
+        fitted on the first chunk and then assigns the rows of later chunks
+        with its ``predict``; ``"passthrough"`` reads labels from X, as
+        appended by a :class:`SOMPseudoLabeler` fitted beforehand on a sample).
+        Class weights (``"balanced"``) come from the first chunk too.
+
+        Every call, the first included, trains one epoch over its chunk (in
+        batches of ``batch_size``, shuffled), going on from the weights and the
+        optimizer state of the previous call; ``max_epochs`` does not apply.
+        Several passes over the data are several rounds of calls. After
+        ``fit``, ``partial_fit`` goes on from the fitted model; ``fit`` always
+        starts again from scratch. There is no validation split:
+        ``early_stopping`` must be off and ``decision_threshold`` a number.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of rows; with ``pseudo_labels="passthrough"`` the last
+            column holds the pseudo-labels.
+        y : array-like of shape (n_samples,) or (n_samples, n_subtasks)
+            Labels of the chunk, with the same columns in every call; a chunk
+            may leave a sub-task wholly unlabeled.
+        classes : array-like, list of array-like or None, default=None
+            Every class of every sub-task: one array for 1-D y, a list with one
+            array per Y column otherwise. Needed on the first call when the
+            first chunk lacks a class that later chunks hold; later calls may
+            repeat it unchanged or leave it out.
+
+        Returns
+        -------
+        self : HiSSClassifier
+            The estimator, trained one more epoch.
+
+        Raises
+        ------
+        ValueError
+            When a chunk does not match the first one (number or names of
+            features or Y columns, a class or a pseudo-label id not seen then),
+            or when ``early_stopping=True``, ``decision_threshold="f1"`` or
+            ``device="accelerate"``.
+
+        Examples
+        --------
+        >>> from sklearn_hiss import HiSSClassifier
+        >>> from sklearn_hiss.datasets import make_hierarchical_classification
+        >>> X, Y = make_hierarchical_classification(n_samples=400, tasks=(3, 2),
+        ...                                         random_state=0)
+        >>> clf = HiSSClassifier(tasks={"a": 3, "b": 2}, random_state=0)
+        >>> for epoch in range(2):
+        ...     for start in range(0, 400, 100):
+        ...         clf = clf.partial_fit(X[start:start + 100],
+        ...                               Y[start:start + 100])
+        >>> clf.n_iter_
+        8
+        """
+        first = not hasattr(self, "net_")
+        if first:
+            self._validate_params()
+        self._check_partial_fit_params()
+        check_numeric_features(X, "HiSSClassifier")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=first)
+        _require_y(y)
+        if first:
+            features, targets, pseudo = self._start_partial_fit(X, y, classes)
+        else:
+            features, targets, pseudo = self._next_chunk(X, y, classes)
+        self._train_one_epoch(features, targets.codes, pseudo)
+        return self
+
+    def _check_partial_fit_params(self):
+        if self.early_stopping or self.decision_threshold == "f1":
+            raise ValueError(
+                "partial_fit trains one epoch per call and holds out no validation "
+                f"split, but early_stopping={self.early_stopping} and "
+                f"decision_threshold={self.decision_threshold!r} need one; set "
+                "early_stopping=False and a numeric decision_threshold, or use fit."
+            )
+        if _is_option(self.device, "accelerate"):
+            raise ValueError(
+                "partial_fit trains in this process only, but device='accelerate'; "
+                "use fit for data-parallel training, or set device to 'cpu' or "
+                "'cuda'."
+            )
+        net = getattr(self, "net_", None)
+        if net is not None and any(
+            isinstance(cb, StopWhenStalled) for _, cb in net.callbacks_
+        ):
+            raise ValueError(
+                "This HiSSClassifier was fitted with early stopping, so partial_fit "
+                "cannot go on from it; set early_stopping=False and call fit (or "
+                "partial_fit on a fresh clone) first."
+            )
+
+    def _start_partial_fit(self, X, y, classes):
+        """Fix hierarchy, classes, standardisation and pseudo-labeler; build the net."""
+        units = {k: _as_units(getattr(self, k), k) for k in _UNIT_PARAMS}
+        targets = encode_chunk(y, self.unlabeled, classes)
+        _check_lengths(X, targets.codes)
+        hierarchy = resolve_hierarchy(self.tasks, targets.names)
+        rng = check_random_state(self.random_state)
+        features, pseudo_given = self._split_pseudo_column(X)
+        mean, scale = _standardisation(features)
+        features = _standardised(features, mean, scale, "partial_fit")
+        pseudo, labeler, pseudo_ids = self._first_pseudo_labels(
+            features, pseudo_given, rng
+        )
+        n_pseudo = 0 if pseudo is None else len(pseudo_ids)
+        settings = self._net_settings(
+            features.shape[1], hierarchy, targets, targets.codes, n_pseudo, units, rng
+        )
+        net = HiSSNet(**settings)
+        with self._torch_threads(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
+            net.initialize()
+
+        n_tasks = len(targets.classes)
+        self.classes_ = targets.classes[0] if targets.is_1d else targets.classes
+        self.hierarchy_ = hierarchy
+        self.pseudo_labeler_ = labeler
+        self.n_pseudo_classes_ = n_pseudo
+        self.input_mean_, self.input_scale_ = mean, scale
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = 0
+        self._targets_1d = targets.is_1d
+        self._n_classes = [len(c) for c in targets.classes]
+        self._constant_class = [-1] * n_tasks
+        self._pseudo_ids = pseudo_ids
+        self._partial_seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.thresholds_ = self._fit_thresholds(features, targets.codes, None)
+        return features, targets, pseudo
+
+    def _next_chunk(self, X, y, classes):
+        """Standardised features, coded targets and pseudo-labels of a later chunk."""
+        targets = self._chunk_targets(y, classes)
+        _check_lengths(X, targets.codes)
+        features, given = self._split_pseudo_column(X)
+        features = _standardised(
+            features, self.input_mean_, self.input_scale_, "partial_fit"
+        )
+        return features, targets, self._chunk_pseudo_labels(features, given)
+
+    def _first_pseudo_labels(self, features, given, rng):
+        """Pseudo-labels of the first chunk, and every id a later chunk may bring."""
+        pseudo, labeler, seen = self._make_pseudo_labels(features, given, rng)
+        if pseudo is None:
+            return None, None, None
+        if labeler is not None and not hasattr(labeler, "predict"):
+            raise ValueError(
+                f"partial_fit assigns later chunks with the pseudo-labeler's "
+                f"predict, which {type(labeler).__name__} lacks; use "
+                "pseudo_labels='som', a clusterer with predict (e.g. KMeans), or "
+                "'passthrough'."
+            )
+        ids = np.arange(max(_declared_clusters(labeler), int(seen.max()) + 1))
+        return seen[pseudo], labeler, ids
+
+    def _chunk_targets(self, y, classes):
+        fixed = [self.classes_] if self._targets_1d else list(self.classes_)
+        targets = encode_chunk(y, self.unlabeled, classes, fixed)
+        if list(targets.names) != list(self.hierarchy_.subtasks):
+            raise ValueError(
+                f"y has columns {list(targets.names)[:10]}, but the model was "
+                f"fitted with {list(self.hierarchy_.subtasks)[:10]}; give the same "
+                "columns, in the same order, in every call."
+            )
+        return targets
+
+    def _chunk_pseudo_labels(self, features, given):
+        if self.n_pseudo_classes_ == 0:
+            return None
+        ids = self._pseudo_ids
+        raw = (
+            given
+            if self.pseudo_labeler_ is None
+            else self.pseudo_labeler_.predict(features)
+        )
+        position = np.minimum(np.searchsorted(ids, raw), len(ids) - 1)
+        unknown = ids[position] != raw
+        if unknown.any():
+            raise ValueError(
+                f"This chunk holds pseudo-labels {np.unique(raw[unknown])[:5]} "
+                f"that the model has no class for (it knows {ids.tolist()[:20]}); "
+                "with pseudo_labels='passthrough', make the first chunk hold every "
+                "cluster id, or call fit to start again."
+            )
+        return position
+
+    def _train_one_epoch(self, features, codes, pseudo):
+        call = np.random.default_rng([self._partial_seed, self.n_iter_])
+        # An iterator setting, not a module one: skorch's set_params refuses it
+        # on an initialized net, and get_iterator reads the attribute.
+        self.net_.iterator_train__seed = int(call.integers(np.iinfo(np.int32).max))
+        self.net_.set_params(train_split=None)
+        labeled = (codes >= 0).any(axis=0)
+        self._constant_class = [
+            -1 if seen else c for seen, c in zip(labeled, self._constant_class)
+        ]
+        data = _batches(features, codes, pseudo)(None)
+        with self._torch_threads():
+            self.net_.partial_fit(data, epochs=1)
+        _check_finite_weights(self.net_, self.learning_rate)
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.net_.history)
+
     # -------------------------------------------------------------- predict
 
     def _model_features(self, X):
@@ -499,12 +754,17 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         ]
 
     def _torch_threads(self):
-        """One torch thread when seeded, so results do not depend on the machine.
+        """Torch's CPU threads while fitting or predicting.
 
-        Parallel reductions in torch sum in an order that depends on the number
-        of threads; a surrounding search with ``n_jobs`` changes that number.
+        Seeded: one thread, so results do not depend on the machine (parallel
+        reductions in torch sum in an order that depends on the number of
+        threads, which a surrounding search with ``n_jobs`` changes). Unseeded,
+        inside a Dask worker: the threads the worker allots each task.
+        Otherwise torch's own setting.
         """
-        return _single_torch_thread(self.random_state is not None)
+        if self.random_state is not None:
+            return _torch_thread_count(1)
+        return _torch_thread_count(dask_worker_threads())
 
     def predict_proba(self, X):
         """Class probabilities of every sub-task.
@@ -593,7 +853,9 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         GPU is present; ``device`` follows, so that a refit works there too.
         """
         net = getattr(self, "net_", None)
-        if net is not None and torch.device(net.device) != torch.device(self.device):
+        if net is None or _is_option(self.device, "accelerate"):
+            return
+        if torch.device(net.device) != torch.device(self.device):
             self.device = str(net.device)
 
     def __sklearn_tags__(self):
@@ -651,23 +913,37 @@ def _standardisation(features):
 
     Columns are divided by their largest magnitude first, so that squares of
     values near 1e200 do not overflow and those of values near 1e-200 do not
-    vanish.
+    vanish. Sums run in float64 over blocks of rows, so a large (or
+    memory-mapped) X is never copied whole.
     """
-    magnitude = np.max(np.abs(features), axis=0)
+    n = len(features)
+    blocks = _row_blocks(features)
+    magnitude = np.max([np.abs(features[rows]).max(axis=0) for rows in blocks], axis=0)
     magnitude = np.where(magnitude > 0, magnitude, 1.0)
-    scaled = features / magnitude
-    mean = scaled.mean(axis=0) * magnitude
-    scale = scaled.std(axis=0) * magnitude
+    total = sum(
+        (features[rows] / magnitude).sum(axis=0, dtype=np.float64) for rows in blocks
+    )
+    mean = total / n
+    squares = sum(
+        np.square(features[rows] / magnitude - mean).sum(axis=0) for rows in blocks
+    )
+    scale = np.sqrt(squares / n) * magnitude
     scale[scale == 0] = 1.0
-    return mean, scale
+    return mean * magnitude, scale
 
 
 def _standardised(X, mean, scale, stage):
-    """Standardise X to float32, with a clear error where a value leaves its range."""
+    """Standardise X to float32, with a clear error where a value leaves its range.
+
+    The float32 result is the only full-size array made; the arithmetic runs
+    over blocks of rows.
+    """
+    Z = np.empty(X.shape, dtype=np.float32)
+    bad = np.zeros(X.shape[1], dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):
-        Z = (X - mean) / scale
-        Z32 = Z.astype(np.float32)
-    bad = ~np.isfinite(Z32).all(axis=0)
+        for rows in _row_blocks(X):
+            Z[rows] = (X[rows] - mean) / scale
+            bad |= ~np.isfinite(Z[rows]).all(axis=0)
     if bad.any():
         raise ValueError(
             f"X holds values too far from the training rows to {stage} on: in "
@@ -676,7 +952,16 @@ def _standardised(X, mean, scale, stage):
             "training mean. Check these columns for wrong units or corrupt "
             "values, or rescale them (e.g. with a log transform)."
         )
-    return Z32
+    return Z
+
+
+# Values per block of rows in the passes over X (32 MiB of float64).
+_BLOCK_VALUES = 1 << 22
+
+
+def _row_blocks(X):
+    step = max(1, _BLOCK_VALUES // max(1, X.shape[1]))
+    return [slice(start, start + step) for start in range(0, max(len(X), 1), step)]
 
 
 def _check_finite_weights(net, learning_rate):
@@ -702,12 +987,13 @@ def _check_finite_outputs(probas):
 
 
 @contextmanager
-def _single_torch_thread(active):
-    if not active:
+def _torch_thread_count(n_threads):
+    """Run torch on ``n_threads`` CPU threads inside the block (None: as it is)."""
+    if n_threads is None:
         yield
         return
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n_threads)
     try:
         yield
     finally:
@@ -756,6 +1042,7 @@ def _drop_single_class(targets):
 
 
 def _batches(features, codes, pseudo):
+    """A function of row positions (None: all rows, uncopied) giving TensorBatches."""
     X = torch.from_numpy(features)
     y = torch.from_numpy(codes)
     aux = (
@@ -765,9 +1052,39 @@ def _batches(features, codes, pseudo):
     )
 
     def subset(rows):
+        if rows is None:
+            return TensorBatches(X, {"y": y, "pseudo": aux})
         return TensorBatches(X[rows], {"y": y[rows], "pseudo": aux[rows]})
 
     return subset
+
+
+def _declared_clusters(labeler):
+    """Clusters a fitted labeler may assign (0 when it does not say)."""
+    for name in ("n_clusters_", "n_clusters"):
+        value = getattr(labeler, name, None)
+        if isinstance(value, Integral):
+            return int(value)
+    centers = getattr(labeler, "cluster_centers_", None)
+    return 0 if centers is None else len(centers)
+
+
+def _take(array, rows):
+    return array if rows is None else array[rows]
+
+
+def _require_y(y):
+    if y is None:
+        raise ValueError(
+            "HiSSClassifier requires y to be passed, but the target y is None; "
+            "give one column of labels per sub-task."
+        )
+
+
+def _plain_net(trained, settings):
+    from ._accelerate import to_plain_net
+
+    return to_plain_net(trained, settings)
 
 
 def _class_position(classes, label, t):
