@@ -23,11 +23,12 @@ from ._som import SOMPseudoLabeler
 from ._streaming import encode_chunk
 from ._targets import (
     check_numeric_features,
-    complete_binary_classes,
+    completed_classes,
     encode_targets,
     stack_predictions,
     unlabeled_mask,
 )
+from ._validation import check_settings, column_labels, warn_about_pseudo_label_column
 from .metrics import UndefinedSubtaskMetricWarning
 
 __all__ = ["HiSSClassifier"]
@@ -59,7 +60,8 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         Hidden widths of each sub-task's own layers before its output layer;
         ``()`` gives linear task heads.
     alpha : float, default=1.0
-        Weight of the auxiliary pseudo-label loss; 0 switches it off.
+        Weight of the auxiliary pseudo-label loss; 0 switches it off (and no
+        pseudo-labeler is fitted).
     task_weights : array-like of shape (n_subtasks,), dict or None, default=None
         Weight of each sub-task's loss (a dict maps Y column names to weights,
         missing ones weigh 1). None weighs every sub-task 1.
@@ -124,7 +126,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         Decision threshold of each binary sub-task (NaN for multi-class ones).
     pseudo_labeler_ : estimator or None
         The fitted clusterer that made the pseudo-labels (None for
-        ``"passthrough"`` and None).
+        ``"passthrough"`` and None, and when ``alpha=0``).
     n_pseudo_classes_ : int
         Number of auxiliary classes (0 without an auxiliary task).
     input_mean_, input_scale_ : ndarray of shape (n_model_features,)
@@ -224,6 +226,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
 
+    def _validate_params(self):
+        super()._validate_params()
+        check_settings(self)
+
     # ------------------------------------------------------------------ fit
 
     def fit(self, X, y):
@@ -257,6 +263,8 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         units = {k: _as_units(getattr(self, k), k) for k in _UNIT_PARAMS}
         check_numeric_features(X, "HiSSClassifier")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
+        names = getattr(self, "feature_names_in_", None)
+        warn_about_pseudo_label_column(names, self.pseudo_labels)
         _require_y(y)
         targets = encode_targets(y, self.unlabeled)
         _check_lengths(X, targets.codes)
@@ -265,7 +273,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         rng = self._fit_random_state(accelerator)
         features, pseudo_given = self._split_pseudo_column(X)
         mean, scale = _standardisation(features)
-        features = _standardised(features, mean, scale, "fit")
+        features = _standardised(features, mean, scale, "fit", names)
         pseudo, labeler, pseudo_ids = self._make_pseudo_labels(
             features, pseudo_given, rng
         )
@@ -287,7 +295,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             net = trained if accelerator is None else _plain_net(trained, settings)
         _check_finite_weights(net, self.learning_rate)
 
-        classes = [complete_binary_classes(c) for c in targets.classes]
+        classes = completed_classes(targets)
         self.classes_ = classes[0] if targets.is_1d else classes
         self.hierarchy_ = hierarchy
         self.pseudo_labeler_ = labeler
@@ -326,11 +334,11 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
 
     def _make_pseudo_labels(self, features, given, rng):
         source = self.pseudo_labels
+        if source is None or self.alpha == 0:
+            return None, None, None  # no auxiliary task: nothing to cluster
         if _is_option(source, "passthrough"):
             ids, codes = np.unique(given, return_inverse=True)
             return codes, None, ids
-        if source is None:
-            return None, None, None
         if _is_option(source, "som"):
             labeler = SOMPseudoLabeler(random_state=rng.randint(np.iinfo(np.int32).max))
         elif hasattr(source, "fit_predict"):
@@ -485,8 +493,8 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
                 matrix[t, present] = counts.sum() / (len(classes) * counts[present])
             return torch.as_tensor(matrix)
         if isinstance(spec, list | tuple) and len(spec) == len(targets.classes):
-            for t, (weights, classes) in enumerate(zip(spec, targets.classes)):
-                classes = complete_binary_classes(classes)
+            completed = completed_classes(targets)
+            for t, (weights, classes) in enumerate(zip(spec, completed)):
                 for label, w in dict(weights).items():
                     position = _class_position(classes, label, t)
                     if position < n_slots:
@@ -588,6 +596,9 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         self._check_partial_fit_params()
         check_numeric_features(X, "HiSSClassifier")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=first)
+        if first:
+            names = getattr(self, "feature_names_in_", None)
+            warn_about_pseudo_label_column(names, self.pseudo_labels)
         _require_y(y)
         if first:
             features, targets, pseudo = self._start_partial_fit(X, y, classes)
@@ -740,7 +751,8 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         if _is_option(self.pseudo_labels, "passthrough"):
             X = X[:, :-1]
-        return _standardised(X, self.input_mean_, self.input_scale_, "predict")
+        names = getattr(self, "feature_names_in_", None)
+        return _standardised(X, self.input_mean_, self.input_scale_, "predict", names)
 
     def _probabilities(self, features):
         with self._torch_threads():
@@ -932,8 +944,10 @@ def _standardisation(features):
     return mean * magnitude, scale
 
 
-def _standardised(X, mean, scale, stage):
+def _standardised(X, mean, scale, stage, names=None):
     """Standardise X to float32, with a clear error where a value leaves its range.
+
+    The error names the offending columns (by ``names`` when X had them).
 
     The float32 result is the only full-size array made; the arithmetic runs
     over blocks of rows.
@@ -947,7 +961,7 @@ def _standardised(X, mean, scale, stage):
     if bad.any():
         raise ValueError(
             f"X holds values too far from the training rows to {stage} on: in "
-            f"columns {np.flatnonzero(bad)[:10].tolist()} some lie beyond "
+            f"columns {column_labels(np.flatnonzero(bad), names)} some lie beyond "
             f"{np.finfo(np.float32).max:.1e} training standard deviations from the "
             "training mean. Check these columns for wrong units or corrupt "
             "values, or rescale them (e.g. with a log transform)."

@@ -57,9 +57,10 @@ def resolve_hierarchy(tasks, subtasks):
     Parameters
     ----------
     tasks : dict, sequence or None
-        ``None``: one main task holding every sub-task. A dict main task -> list of
-        Y column names (positions when Y has no column names) or -> a count of
-        consecutive columns. A sequence of main-task labels, one per Y column.
+        ``None``: one main task holding every sub-task. A dict main task -> a
+        non-empty list of Y columns, given by name or by position (an int that
+        is not a column name is a position), or -> a count of consecutive
+        columns. A sequence of main-task labels, one per Y column.
     subtasks : list
         The names of the Y columns (their positions when Y is an array).
 
@@ -98,14 +99,13 @@ def _labels_from_mapping(tasks, subtasks):
     position = {name: i for i, name in enumerate(subtasks)}
     labels = [None] * len(subtasks)
     for main, members in tasks.items():
-        if isinstance(members, str | Integral):
-            members = [members]
-        for member in members:
+        for member in _members(main, members):
             i = _position_of(member, position, main)
             if labels[i] is not None:
                 raise ValueError(
-                    f"Y column {member!r} is listed under main tasks {labels[i]!r} "
-                    f"and {main!r}; each sub-task belongs to exactly one main task."
+                    f"Y column {subtasks[i]!r} is listed under main tasks "
+                    f"{labels[i]!r} and {main!r}; each sub-task belongs to exactly "
+                    "one main task."
                 )
             labels[i] = main
     missing = [s for s, label in zip(subtasks, labels) if label is None]
@@ -117,14 +117,59 @@ def _labels_from_mapping(tasks, subtasks):
     return labels
 
 
+def _members(main, members):
+    """The Y columns listed for one main task, as a non-empty list."""
+    if isinstance(members, str | Integral):
+        return [members]
+    members = list(members)
+    if not members:
+        raise ValueError(
+            f"tasks[{main!r}] is an empty list, but every main task needs at least "
+            f"one Y column; drop {main!r} from tasks or give it its columns."
+        )
+    return members
+
+
 def _position_of(member, position, main):
-    if member in position:
+    """Position in Y of a column given by name, or by position when not a name.
+
+    As in FactorReducer's ``groups``, an int that is not a column name is a
+    position (so ``{"a": [0, 1]}`` works with a DataFrame Y too).
+    """
+    if _hashable(member) and member in position:
         return position[member]
+    is_int = isinstance(member, Integral) and not isinstance(member, bool)
+    if is_int and 0 <= member < len(position):
+        return int(member)
+    columns = list(position)
+    hint = (
+        _UNNAMED_Y_HINT
+        if columns == list(range(len(columns))) and not is_int
+        else f"Give Y column names or positions from 0 to {len(columns) - 1}."
+    )
     raise ValueError(
         f"tasks[{main!r}] names {member!r}, which is not a column of Y (Y columns: "
-        f"{list(position)[:20]}). With a numpy Y, give column positions or pass Y "
-        "as a DataFrame."
+        f"{columns[:20]}). {hint}"
     )
+
+
+_UNNAMED_Y_HINT = (
+    "Y reached fit without column names: a NumPy Y, or a DataFrame that a "
+    "scikit-learn helper turned into an array (cross_val_predict does with "
+    "method='predict_proba', and label-encodes every column on the way, so an "
+    "unlabeled marker such as -1 becomes a class). Give tasks as counts of "
+    "consecutive columns ({'A': 2, 'B': 2}) or as column positions; with "
+    "unlabeled entries, fit and predict on each KFold split yourself instead "
+    "of calling cross_val_predict (see the user guide on missing labels)."
+)
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _labels_from_counts(tasks, n):
