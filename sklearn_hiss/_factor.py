@@ -15,6 +15,8 @@ from ._targets import check_numeric_features
 __all__ = ["FactorAnalysisWarning", "FactorReducer"]
 
 _DEFAULT_GROUP = "x"
+# A factor whose unrotated loadings have a smaller norm is not identified.
+_DEAD_LOADING_NORM = 1e-6
 _OBLIQUE_ROTATIONS = ("promax", "oblimin", "quartimin", "geomin_obl")
 _OTHER_ORTHOGONAL_ROTATIONS = ("quartimax", "equamax", "oblimax", "geomin_ort")
 _ROTATIONS = ("varimax",) + _OBLIQUE_ROTATIONS + _OTHER_ORTHOGONAL_ROTATIONS
@@ -28,8 +30,10 @@ _MISSING_EXTRA = (
 class FactorAnalysisWarning(UserWarning):
     """Warning about data that makes a group's factor analysis unreliable.
 
-    :class:`FactorReducer` issues it when it drops a constant column and when a
-    group has fewer training rows than columns. The message names the group.
+    :class:`FactorReducer` issues it when it drops a constant column, when a
+    group has fewer training rows than columns, and when it drops a factor that
+    the group's columns do not identify (one without loadings). The message
+    names the group.
 
     Examples
     --------
@@ -150,7 +154,9 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         names prefix the output names. None puts all columns in one group
         named ``"x"``. Columns in no group are dropped, as
         ``ColumnTransformer(remainder="drop")`` does. A column listed in two
-        groups, or twice in one, is an error.
+        groups, or twice in one, is an error. A group of one column has no
+        common factor to find: that column passes through, standardised, as
+        the group's single score.
 
     n_factors : int, dict of str to int or None, default=None
         Factors per group: one int for every group, or a dict group name ->
@@ -183,7 +189,11 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         dropped (with a :class:`FactorAnalysisWarning`).
 
     n_factors_ : dict of str to int
-        Number of factors fitted per group.
+        Number of factors fitted per group. It can be below the requested or
+        chosen count: a factor that the group's columns do not identify (for
+        example a second factor of two uncorrelated columns) has no loadings
+        and would score every row 0, so it is dropped with a
+        :class:`FactorAnalysisWarning`.
 
     eigenvalues_ : dict of str to ndarray
         Eigenvalues of each group's training correlation matrix, descending.
@@ -529,6 +539,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         """Fit, rotate and score one group's standardised columns `Z`."""
         eigenvalues, count = self._choose_count(name, Z, requested)
         unrotated, uniquenesses = self._factor_model(name, Z, count)
+        unrotated = self._identified_factors(name, unrotated)
         loadings, phi = self._rotate(name, unrotated, rotation)
         loadings, phi = _orient(loadings, phi)
         weights = _regression_weights(unrotated, loadings, phi, uniquenesses)
@@ -536,7 +547,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         score_scale = scores.std(axis=0)
         score_scale[score_scale == 0] = 1.0
         return {
-            "n_factors_": count,
+            "n_factors_": unrotated.shape[1],
             "eigenvalues_": eigenvalues,
             "loadings_": loadings,
             "factor_correlations_": phi,
@@ -546,6 +557,34 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             "score_mean_": scores.mean(axis=0),
             "score_scale_": score_scale,
         }
+
+    def _identified_factors(self, name, unrotated):
+        """Drop factors without loadings, which the group's columns do not identify.
+
+        Maximum likelihood leaves such a factor at exactly zero (two
+        uncorrelated columns identify no second factor); its scores would be
+        0 for every row.
+        """
+        alive = np.sqrt(np.sum(unrotated**2, axis=0)) > _DEAD_LOADING_NORM
+        if alive.all():
+            return unrotated
+        if not alive.any():
+            raise ValueError(
+                f"Factor analysis of group {name!r} finds no common factor: its "
+                f"{unrotated.shape[0]} columns are uncorrelated on the training "
+                "rows. Split the group (a one-column group passes through "
+                "standardised) or leave it out of groups."
+            )
+        kept = int(alive.sum())
+        warnings.warn(
+            f"Group {name!r}: its columns identify only {kept} of the "
+            f"{len(alive)} factors asked for; the other {len(alive) - kept} "
+            "had no loadings (every score 0) and were dropped. Set n_factors="
+            f"{{{name!r}: {kept}}} to silence this warning.",
+            FactorAnalysisWarning,
+            stacklevel=4,
+        )
+        return unrotated[:, alive]
 
     def _choose_count(self, name, Z, requested):
         """Correlation eigenvalues of `Z` and the number of factors to fit."""
@@ -579,7 +618,13 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             )
 
     def _factor_model(self, name, Z, count):
-        """Unrotated ML loadings (n_columns, count) and uniquenesses of `Z`."""
+        """Unrotated ML loadings (n_columns, count) and uniquenesses of `Z`.
+
+        One column is its own factor (loading 1, uniqueness 0): maximum
+        likelihood would leave its single factor without loadings.
+        """
+        if Z.shape[1] == 1:
+            return np.ones((1, 1)), np.zeros(1)
         model = FactorAnalysis(n_components=count, svd_method="lapack")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)

@@ -2,6 +2,7 @@
 
 import itertools
 import sys
+import warnings
 from functools import partial
 
 import numpy as np
@@ -93,14 +94,21 @@ def test_each_factor_loads_on_its_own_columns(fitted):
 @pytest.mark.parametrize("threshold", [0.2, 0.45, 0.6, 0.8, 0.95, 1.0])
 def test_threshold_picks_smallest_count_reaching_share(data, threshold):
     X, _ = data
-    reducer = FactorReducer(groups=GROUPS, variance_threshold=threshold).fit(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FactorAnalysisWarning)
+        reducer = FactorReducer(groups=GROUPS, variance_threshold=threshold).fit(X)
+    dropped = " ".join(str(w.message) for w in caught)
 
     for group, columns in GROUPS.items():
         eigenvalues = np.sort(np.linalg.eigvalsh(np.corrcoef(X[columns].T)))[::-1]
         shares = np.cumsum(eigenvalues) / len(columns)
         expected = int(np.argmax(shares >= threshold - 1e-9)) + 1
-        assert reducer.n_factors_[group] == expected
         assert shares[expected - 1] >= threshold - 1e-9
+        if f"Group {group!r}: its columns identify only" in dropped:
+            # More factors than two latent ones: the rest have no loadings.
+            assert 2 <= reducer.n_factors_[group] < expected
+        else:
+            assert reducer.n_factors_[group] == expected
 
 
 def test_lower_threshold_never_keeps_more_factors(data):
