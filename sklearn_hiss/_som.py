@@ -117,7 +117,9 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
 
     candidate_clusters : array-like of int, default=(4, 6, 8, 10)
         Cluster counts tried when ``n_clusters="auto"``. Counts with more
-        cells than training rows are skipped.
+        cells than training rows are skipped (when all have more, the
+        smallest is used, with a warning). A grid given by `n_clusters` or
+        `grid_shape` with more cells than training rows warns likewise.
 
     sigma : float, default=1.0
         Initial spread of the neighbourhood function, in grid units.
@@ -263,7 +265,7 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
             validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         )
         grids = self._grids_to_try(X.shape[0])
-        self._warn_about_grid(grids[0])
+        self._warn_about_grid(grids[0], X.shape[0])
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(grids))
         X_scored = X[self._score_rows(X.shape[0], rng)]
@@ -382,9 +384,24 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return [int(k) for k in np.unique(counts)]
 
-    def _warn_about_grid(self, grid):
+    def _warn_about_grid(self, grid, n_samples):
         """Warn about settings that make the smallest grid uninformative."""
         rows, cols = grid
+        chosen = self.grid_shape is not None or self.n_clusters != "auto"
+        if chosen and rows * cols > n_samples:
+            setting = (
+                f"grid_shape={self.grid_shape!r}"
+                if self.grid_shape is not None
+                else f"n_clusters={self.n_clusters!r}"
+            )
+            warnings.warn(
+                f"{setting} gives a {rows}x{cols} grid, with more cells than the "
+                f"{n_samples} training rows, so cells stay empty and the "
+                "pseudo-labels say little about similar rows. Pass fewer "
+                "clusters (or n_clusters='auto') or more rows.",
+                UserWarning,
+                stacklevel=4,
+            )
         if rows * cols == 1:
             warnings.warn(
                 "A 1x1 grid gives every row the same pseudo-label, so the "
