@@ -44,11 +44,23 @@ _ALLOWED_CLASSES = {
     "sklearn.preprocessing.MaxAbsScaler": ("sklearn.preprocessing", "MaxAbsScaler"),
     "sklearn.preprocessing.RobustScaler": ("sklearn.preprocessing", "RobustScaler"),
     "sklearn.preprocessing.OneHotEncoder": ("sklearn.preprocessing", "OneHotEncoder"),
+    "sklearn.preprocessing.FunctionTransformer": (
+        "sklearn.preprocessing",
+        "FunctionTransformer",
+    ),
     "sklearn.impute.SimpleImputer": ("sklearn.impute", "SimpleImputer"),
     "sklearn.cluster.KMeans": ("sklearn.cluster", "KMeans"),
 }
 
 _BUILTIN_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+
+# A FunctionTransformer is data only without functions: the identity that
+# ColumnTransformer(remainder="passthrough") fits. Attribute -> allowed values.
+_CODE_FREE_FUNCTION_TRANSFORMER = {
+    "func": (None,),
+    "inverse_func": (None,),
+    "feature_names_out": (None, "one-to-one"),
+}
 
 # Bound methods a MiniSom holds as attributes (neighbourhood, distance and decay
 # functions); a file may name only these.
@@ -103,7 +115,9 @@ def save_model(estimator, path):
         ``Pipeline`` or ``ColumnTransformer`` of these and of
         ``StandardScaler``, ``MinMaxScaler``, ``MaxAbsScaler``,
         ``RobustScaler``, ``OneHotEncoder``, ``SimpleImputer`` and ``KMeans``
-        (the only classes a model file may hold).
+        (the only classes a model file may hold), and ``FunctionTransformer``
+        without functions (``func`` and ``inverse_func`` None), as
+        ``ColumnTransformer(remainder="passthrough")`` holds one.
     path : str or path-like
         Where to write the file; by convention it ends in ``.hiss``.
 
@@ -361,12 +375,28 @@ _ENCODERS = [
 
 
 def _allowed_name(value):
-    """The name under which ``value``'s exact class is allowed, or None."""
+    """The name under which ``value``'s exact class is allowed, or None.
+
+    A FunctionTransformer is allowed only when it holds no function.
+    """
     cls = type(value)
     for name, (module, attribute) in _ALLOWED_CLASSES.items():
         if attribute == cls.__name__ and _import_class(module, attribute) is cls:
-            return name
+            return name if _holds_no_code(name, vars(value)) else None
     return None
+
+
+def _holds_no_code(name, state):
+    if name != "sklearn.preprocessing.FunctionTransformer":
+        return True
+    return all(
+        any(_is_value(state.get(key), allowed) for allowed in values)
+        for key, values in _CODE_FREE_FUNCTION_TRANSFORMER.items()
+    )
+
+
+def _is_value(value, allowed):
+    return value is allowed or (isinstance(value, str) and value == allowed)
 
 
 def _import_class(module, attribute):
@@ -375,11 +405,15 @@ def _import_class(module, attribute):
 
 def _unsupported_message(value, where):
     kind = f"{type(value).__module__}.{type(value).__qualname__}"
-    hint = (
-        " Custom skorch callbacks are code: set callbacks=None before saving."
-        if "callbacks" in where
-        else ""
-    )
+    hint = ""
+    if "callbacks" in where:
+        hint = " Custom skorch callbacks are code: set callbacks=None before saving."
+    elif type(value).__name__ == "FunctionTransformer":
+        hint = (
+            " A FunctionTransformer is stored only without functions (func and "
+            "inverse_func None, as ColumnTransformer's remainder='passthrough' "
+            "holds); its function is code."
+        )
     return (
         f"save_model cannot store {where} (a {kind}): a safe model file holds "
         "only data and instances of the classes listed in save_model's "
@@ -718,6 +752,8 @@ def _restore_attributes(reader, name, state, where):
         raise reader.fail(where, f"malformed attributes for {name}.")
     if any(isinstance(value, _Method) for value in state.values()):
         raise reader.fail(where, f"a method reference inside {name}.")
+    if not _holds_no_code(name, state):
+        raise reader.fail(where, f"a {name} that holds a function.")
     value = object.__new__(_import_class(*_ALLOWED_CLASSES[name]))
     value.__dict__.update(state)
     if name == "sklearn_hiss.HiSSClassifier":
