@@ -77,8 +77,23 @@ def _demo(args):
     print(format_tables(result))
 
 
+def _is_setting_error(error):
+    from ._demo import DemoSettingError  # imported: the error came from the demo
+
+    return isinstance(error, DemoSettingError)
+
+
+def _print_error(args, error):
+    message = " ".join(str(error).split())
+    print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None):
-    """Run a command; return its exit code (0 done, 2 missing package, 130 stopped).
+    """Run a command; return its exit code (0 done, 2 error, 130 stopped).
+
+    An error is a missing optional package or a setting the data cannot
+    satisfy (such as more folds than rows); it is printed as one line.
 
     Parameters
     ----------
@@ -94,9 +109,11 @@ def main(argv=None):
     try:
         _demo(args)
     except ImportError as error:
-        message = " ".join(str(error).split())
-        print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
-        return 2
+        return _print_error(args, error)
+    except ValueError as error:
+        if not _is_setting_error(error):
+            raise
+        return _print_error(args, error)
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130

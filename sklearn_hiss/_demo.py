@@ -9,6 +9,8 @@ is fitted twice.
 
 import sys
 import time
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -22,12 +24,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import Bunch
 
-from ._factor import FactorReducer
+from ._factor import FactorAnalysisWarning, FactorReducer
 from ._som import SOMPseudoLabeler
 from .datasets import load_flight_disruptions
 from .metrics import per_task_scorers, per_task_scores
 
-__all__ = ["format_tables", "run_demo"]
+__all__ = ["DemoSettingError", "format_tables", "run_demo"]
 
 METRIC_NAMES = {"accuracy": "accuracy", "f1": "F1", "roc_auc": "AUROC"}
 # HiSSClassifier parameters shown in the output, read from the estimator itself
@@ -47,6 +49,10 @@ _QUICK = {"n_rows": 300, "cv": 2, "max_epochs": 5, "n_trees": 10}
 _FULL = {"n_rows": None, "cv": 5, "max_epochs": None, "n_trees": 100}
 
 
+class DemoSettingError(ValueError):
+    """A setting of the demo that its data cannot satisfy (e.g. too many folds)."""
+
+
 def run_demo(*, cv=None, seed=0, quick=False, progress=True, stream=None):
     """Cross-validate HiSS and three per-sub-task baselines on the flight data.
 
@@ -63,11 +69,14 @@ def run_demo(*, cv=None, seed=0, quick=False, progress=True, stream=None):
     Parameters
     ----------
     cv : int or None, default=None
-        Number of folds; None means 5 (2 with `quick`).
+        Number of folds, from 2 to the number of rows used; None means 5 (2
+        with `quick`).
     seed : int, default=0
         Seeds the folds, the SOM, the network and the forests.
     quick : bool, default=False
         A smoke run: 300 random rows, 2 folds, 5 epochs, 10 trees per forest.
+        The factor step's warnings about columns that are constant in so
+        small a sample are silenced.
     progress : bool, default=True
         Write one line per model and fold, with the elapsed time, to `stream`.
     stream : file-like or None, default=None
@@ -97,12 +106,14 @@ def run_demo(*, cv=None, seed=0, quick=False, progress=True, stream=None):
     report("loading the flight-disruption data")
     bunch = load_flight_disruptions()
     X, Y = _rows(bunch, settings["n_rows"], seed)
+    _check_folds(settings["cv"], len(X), quick)
     folds = KFold(n_splits=settings["cv"], shuffle=True, random_state=seed)
     models = _models(bunch, seed, settings)
 
     runs = {}
-    for name, (estimator, _) in models.items():
-        runs[name] = _cross_validate(name, estimator, X, Y, folds, report)
+    with _expected_warnings_silenced(quick):
+        for name, (estimator, _) in models.items():
+            runs[name] = _cross_validate(name, estimator, X, Y, folds, report)
     return Bunch(
         summary=_summary(models, runs),
         per_task=_per_task_table(runs, bunch.task_groups),
@@ -113,6 +124,34 @@ def run_demo(*, cv=None, seed=0, quick=False, progress=True, stream=None):
 
 # --------------------------------------------------------------------------------------
 # Data and models
+
+
+def _check_folds(cv, n_rows, quick):
+    if not 2 <= cv <= n_rows:
+        sample = " of the --quick sample" if quick else ""
+        raise DemoSettingError(
+            f"cv={cv} asks for {cv} folds, but there are {n_rows} rows{sample}; "
+            f"every fold needs a test row, so give a number from 2 to {n_rows} "
+            "(5 is usual)."
+        )
+
+
+@contextmanager
+def _expected_warnings_silenced(quick):
+    """In --quick runs, no warnings about columns constant in the small sample.
+
+    Rare indicator columns (such as an aircraft maker seen a few times) are
+    often constant among 300 rows; the factor step drops them and warns, which
+    a demo user can do nothing about.
+    """
+    with warnings.catch_warnings():
+        if quick:
+            warnings.filterwarnings(
+                "ignore",
+                message=".*constant training columns",
+                category=FactorAnalysisWarning,
+            )
+        yield
 
 
 def _rows(bunch, n_rows, seed):
