@@ -40,7 +40,8 @@ class FactorAnalysisWarning(UserWarning):
     >>> import warnings
     >>> import numpy as np
     >>> from sklearn_hiss import FactorAnalysisWarning, FactorReducer
-    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 1)) + 0.5 * rng.normal(size=(50, 3))
     >>> X[:, 2] = 1.0  # a constant column
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
