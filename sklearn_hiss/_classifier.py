@@ -100,13 +100,21 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
     patience : int, default=10
         Epochs without improvement before early stopping.
     device : str, default="cpu"
-        Torch device to train and predict on, e.g. ``"cuda"``.
+        Torch device to train and predict on, e.g. ``"cuda"``. ``"accelerate"``
+        trains data-parallel through Hugging Face Accelerate in every process of
+        a launch (``accelerate launch`` or ``torchrun``; the accelerate extra):
+        each process holds all rows and trains on its piece of every batch of
+        ``batch_size`` rows, on the GPU Accelerate gives it (or the CPU). The
+        fitted model is an ordinary one on that device in every process.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, batch order, the validation split and the
         SOM; an int makes two fits identical. When seeded, torch runs on one CPU
         thread during ``fit`` and ``predict`` (its parallel sums round differently
-        for different thread counts), so results do not depend on the machine or
-        on the ``n_jobs`` of a surrounding search.
+        for different thread counts), so results do not depend on the machine, on
+        the ``n_jobs`` of a surrounding search or on the Dask worker running the
+        fit. Unseeded fits in a Dask worker use the threads the worker allots
+        each task (its ``OMP_NUM_THREADS``, which Dask sets to 1, or else its
+        cores divided among its task threads); elsewhere torch's own setting.
     verbose : int, default=0
         Print skorch's epoch table when > 0.
     callbacks : list of skorch callbacks or None, default=None
@@ -1041,8 +1049,9 @@ def _mean_or_nan(values):
 
 
 def _drop_single_class(targets):
-    codes = targets.codes.copy()
+    """Codes with single-class sub-tasks unlabeled (copied only when there are some)."""
     single = [t for t, c in enumerate(targets.classes) if len(c) < 2]
+    codes = targets.codes.copy() if single else targets.codes
     for t in single:
         warnings.warn(
             f"Y column {targets.names[t]!r} has a single class "
@@ -1060,7 +1069,7 @@ def _batches(features, codes, pseudo):
     X = torch.from_numpy(features)
     y = torch.from_numpy(codes)
     aux = (
-        torch.zeros(len(X), dtype=torch.long)
+        torch.zeros(1, dtype=torch.long).expand(len(X))  # no memory per row
         if pseudo is None
         else torch.from_numpy(pseudo)
     )

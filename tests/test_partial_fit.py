@@ -285,3 +285,17 @@ def test_standardising_a_large_array_copies_it_once_as_float32(tmp_path):
     assert stats_peak < 3 * block  # a few blocks, not a copy of X
     assert standardised_peak < Z.nbytes + 3 * block
     assert Z.dtype == np.float32
+
+
+def test_partial_fit_goes_on_alike_after_save_and_load(data, tmp_path):
+    from sklearn_hiss import load_model, save_model
+
+    X, Y, X_test, _ = data
+    clf = HiSSClassifier(tasks=TASKS, random_state=0, pseudo_labels=None, **SMALL)
+    clf.partial_fit(X[:300], Y[:300])
+    loaded = load_model(save_model(clf, tmp_path / "model.hiss"))
+
+    for model in (clf, loaded):
+        model.partial_fit(X[300:600], Y[300:600])
+    for a, b in zip(loaded.predict_proba(X_test), clf.predict_proba(X_test)):
+        np.testing.assert_array_equal(a, b)
