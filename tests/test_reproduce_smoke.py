@@ -77,6 +77,6 @@ def test_figures_quick_writes_three_stamped_pngs(script, tmp_path):
 def test_search_quick_logs_every_stage(script, tmp_path):
     log = script("search_defaults").main(["--quick", "--out", str(tmp_path)])
     text = _assert_stamped(log)
-    for heading in ("round 1", "round 2", "Stage 2: nested CV", "Stage 3"):
+    for heading in ("round 1", "round 2", "round 1: nested CV", "Stage 3", "Stage 4"):
         assert heading in text
-    assert "**Chosen defaults:**" in text
+    assert "**Chosen:**" in text
