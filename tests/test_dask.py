@@ -134,9 +134,12 @@ def test_fits_on_a_worker_take_torch_threads_from_its_allotment(client):
     unseeded = client.submit(fit_and_count_threads, None, pure=False).result()
     seeded = client.submit(fit_and_count_threads, 0, pure=False).result()
 
-    # Dask's nanny gives each worker thread OMP_NUM_THREADS=1.
-    assert unseeded == ({1}, 3, 1)
-    assert seeded == ({1}, 3, 1)
+    # The allotment is the worker's OMP_NUM_THREADS: 1 from Dask's nanny, or what
+    # the environment that started the cluster set (the Makefile sets 2).
+    threads, restored, allotment = unseeded
+    assert allotment >= 1
+    assert (threads, restored) == ({allotment}, 3)
+    assert seeded == ({1}, 3, allotment)
 
 
 def test_threads_per_task_shares_the_cores_unless_omp_num_threads_is_set(
