@@ -18,7 +18,14 @@ from skorch.hf import AccelerateMixin
 from ._distributed import ShardedBatchIterator
 from ._skorch import HiSSNet
 
-__all__ = ["AcceleratedHiSSNet", "make_accelerator", "shared_seed", "to_plain_net"]
+__all__ = [
+    "AcceleratedHiSSNet",
+    "accelerated_net",
+    "make_accelerator",
+    "process_seed",
+    "shared_seed",
+    "to_plain_net",
+]
 
 
 class AcceleratedHiSSNet(AccelerateMixin, HiSSNet):
@@ -81,7 +88,12 @@ def shared_seed(seed):
 
 def accelerated_net(settings, accelerator):
     """An ``AcceleratedHiSSNet`` with ``settings``; Accelerate places the tensors."""
-    settings = dict(settings, device=None, accelerator=accelerator)
+    # Kept wrapped until to_plain_net: skorch unwraps before the callbacks'
+    # on_train_end, where early stopping restores the best weights it saved
+    # from the wrapped module.
+    settings = dict(
+        settings, device=None, accelerator=accelerator, unwrap_after_train=False
+    )
     # skorch's PrintLog prints to any sink other than print even when not
     # verbose; Accelerate's print writes from the main process only.
     settings["callbacks__print_log__sink"] = (
@@ -105,7 +117,8 @@ def to_plain_net(net, settings):
         **dict(settings, device="cpu" if device.type == "cpu" else str(device))
     )
     plain.initialize()
-    plain.module_.load_state_dict(net.module_.state_dict())
+    module = net.accelerator.unwrap_model(net.module_, keep_fp32_wrapper=False)
+    plain.module_.load_state_dict(module.state_dict())
     plain.optimizer_.load_state_dict(net.optimizer_.state_dict())
     plain.history = net.history
     return plain

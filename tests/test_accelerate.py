@@ -24,6 +24,14 @@ from sklearn_hiss._skorch import BatchIterator, HiSSNet, TensorBatches
 from sklearn_hiss.datasets import make_hierarchical_classification
 
 N_ROWS, BATCH_SIZE, EPOCHS = 512, 64, 3
+# Early stopping and tuned thresholds: a validation split, and best weights
+# restored at the end, in every process alike.
+STOPPING = {
+    "early_stopping": True,
+    "patience": 3,
+    "max_epochs": 100,
+    "decision_threshold": "f1",
+}
 
 
 def rows_dataset(n):
@@ -83,16 +91,20 @@ def data():
 
 
 def hiss(**params):
-    return HiSSClassifier(
-        tasks={"a": 3, "b": 2},
-        shared_units=(32,),
-        local_units=(16,),
-        task_units=(),
-        batch_size=BATCH_SIZE,
-        max_epochs=EPOCHS,
-        random_state=0,
-        **params,
-    )
+    settings = {
+        "tasks": {"a": 3, "b": 2},
+        "shared_units": (32,),
+        "local_units": (16,),
+        "task_units": (),
+        "batch_size": BATCH_SIZE,
+        "max_epochs": EPOCHS,
+        "random_state": 0,
+    }
+    return HiSSClassifier(**{**settings, **params})
+
+
+def positive_probabilities(clf, X):
+    return np.stack([p[:, 1] for p in clf.predict_proba(X)])
 
 
 class RecordFirstEpochRows(Callback):
@@ -120,6 +132,13 @@ def test_device_accelerate_in_one_process_trains_like_the_cpu():
     np.testing.assert_array_equal(copy.predict(X), accelerated.predict(X))
 
 
+def test_device_accelerate_without_accelerate_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn_hiss._accelerate", None)
+    X, Y = data()
+    with pytest.raises(ImportError, match=r"pip install 'sklearn-hiss\[accelerate\]'"):
+        hiss(device="accelerate").fit(X, Y)
+
+
 def train_in_process(rank, world, rendezvous, out_dir):
     """Body of one process of the two-process test (run as a script)."""
     torch.distributed.init_process_group(
@@ -133,14 +152,18 @@ def train_in_process(rank, world, rendezvous, out_dir):
         X, Y = data()
         recorder = RecordFirstEpochRows()
         clf = hiss(device="accelerate", callbacks=[recorder]).fit(X, Y)
+        stopped = hiss(device="accelerate", **STOPPING).fit(X, Y)
         row_id = np.concatenate(recorder.batches) * clf.input_scale_[-1]
         np.savez(
             Path(out_dir) / f"rank{rank}.npz",
             rows=np.rint(row_id + clf.input_mean_[-1]).astype(int),
             batch_sizes=[len(b) for b in recorder.batches],
-            proba=np.stack([p[:, 1] for p in clf.predict_proba(X)]),
+            proba=positive_probabilities(clf, X),
             n_iter=clf.n_iter_,
             pickled=len(pickle.dumps(clf)) > 0,
+            stopped_proba=positive_probabilities(stopped, X),
+            stopped_n_iter=stopped.n_iter_,
+            stopped_thresholds=stopped.thresholds_,
         )
     finally:
         torch.distributed.destroy_process_group()
@@ -178,9 +201,14 @@ def launch(world, tmp_path, timeout=150):
     return [np.load(tmp_path / f"rank{rank}.npz") for rank in range(world)]
 
 
-def test_two_processes_share_the_rows_and_train_one_model(tmp_path):
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory):
     pytest.importorskip("accelerate")
-    first, second = launch(2, tmp_path)
+    return launch(2, tmp_path_factory.mktemp("launch"))
+
+
+def test_two_processes_share_the_rows_and_train_one_model(launched):
+    first, second = launched
 
     rows = [set(first["rows"]), set(second["rows"])]
     assert len(first["rows"]) == len(rows[0]) == N_ROWS // 2
@@ -194,8 +222,23 @@ def test_two_processes_share_the_rows_and_train_one_model(tmp_path):
     np.testing.assert_array_equal(first["proba"], second["proba"])
 
     X, Y = data()
-    single = np.stack([p[:, 1] for p in hiss().fit(X, Y).predict_proba(X)])
+    single = positive_probabilities(hiss().fit(X, Y), X)
     np.testing.assert_allclose(first["proba"], single, atol=1e-5)
+
+
+def test_two_processes_stop_early_at_the_same_epoch(launched):
+    first, second = launched
+    assert first["stopped_n_iter"] == second["stopped_n_iter"] < 100
+    np.testing.assert_array_equal(
+        first["stopped_thresholds"], second["stopped_thresholds"]
+    )
+    np.testing.assert_array_equal(first["stopped_proba"], second["stopped_proba"])
+
+    # The training rows (90%) do not fill the last batch evenly, so a few rows
+    # repeat: close to a one-process fit, not equal.
+    X, Y = data()
+    single = positive_probabilities(hiss(**STOPPING).fit(X, Y), X)
+    assert np.abs(first["stopped_proba"] - single).mean() < 0.01
 
 
 if __name__ == "__main__":
