@@ -88,14 +88,16 @@ def interleaved(cases, repeats, warm_up=True):
     """Time each callable of ``cases`` (name -> callable) in ``repeats`` rounds.
 
     Each case runs once untimed first; then every round runs every case once,
-    in order. Returns name -> :class:`Timings`.
+    in order on even rounds and in reverse order on odd ones, so that no case
+    always follows the same neighbour. Returns name -> :class:`Timings`.
     """
     if warm_up:
         for function in cases.values():
             function()
     timings = {name: Timings() for name in cases}
-    for _ in range(repeats):
-        for name, function in cases.items():
+    for round_ in range(repeats):
+        order = list(cases.items())
+        for name, function in order[:: -1 if round_ % 2 else 1]:
             wall, cpu, _ = timed(function)
             timings[name].wall.append(wall)
             timings[name].cpu.append(cpu)

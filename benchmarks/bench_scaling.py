@@ -54,7 +54,7 @@ def main(argv=None):
     sizes = (1, 2, 4) if args.quick else SIZES
     if args.quick:
         args.epochs, args.rows = 2, 300
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (1 if args.quick else 5)
     with _common.single_thread():
         header = _common.stamp(argv)
         cases = {n: make_case(n, args.rows, args.epochs) for n in sizes}
