@@ -113,8 +113,9 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         for different thread counts), so results do not depend on the machine, on
         the ``n_jobs`` of a surrounding search or on the Dask worker running the
         fit. Unseeded fits in a Dask worker use the threads the worker allots
-        each task (its ``OMP_NUM_THREADS``, which Dask sets to 1, or else its
-        cores divided among its task threads); elsewhere torch's own setting.
+        each task (its ``OMP_NUM_THREADS``: 1 from Dask's nanny unless the
+        environment starting the workers sets it; else its cores divided among
+        its task threads); elsewhere torch's own setting.
     verbose : int, default=0
         Print skorch's epoch table when > 0.
     callbacks : list of skorch callbacks or None, default=None

@@ -26,8 +26,8 @@ def dask_worker_threads():
 
     A Dask worker runs ``nthreads`` tasks at once. Each may use the threads
     named by the worker process's ``OMP_NUM_THREADS`` (Dask's nanny sets it to
-    1 unless configured otherwise), or else the machine's cores shared evenly
-    among the worker's task threads.
+    1 unless the environment that starts the workers sets it), or else the
+    machine's cores shared evenly among the worker's task threads.
 
     Returns
     -------
