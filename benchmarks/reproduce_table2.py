@@ -21,6 +21,7 @@ nothing; it writes to a scratch folder unless ``--out`` is given.
 """
 
 import argparse
+import re
 import time
 
 import pandas as pd
@@ -58,6 +59,9 @@ def hiss_variants(quick):
     variants = {"HiSS, estimator defaults": {}}
     if _differs(PROPOSED_PARAMS):
         variants["HiSS, proposed defaults"] = dict(PROPOSED_PARAMS)
+    if PROPOSED_PARAMS.get("members", 1) > 1:
+        single = {**PROPOSED_PARAMS, "members": 1}
+        variants["HiSS, proposed defaults, one network"] = single
     if _differs(PAPER_PARAMS):
         variants["HiSS, paper configuration"] = dict(PAPER_PARAMS)
     else:
@@ -67,6 +71,8 @@ def hiss_variants(quick):
     if quick:
         for params in variants.values():
             params["max_epochs"] = 3
+            if params.get("members", 1) > 1:
+                params["members"] = 2
     return variants
 
 
@@ -118,8 +124,13 @@ def _models(bunch, quick):
 
 
 def _config(estimator):
-    """A fingerprint of a row's configuration: the repr of all its parameters."""
-    return repr(sorted(estimator.get_params(deep=True).items(), key=str))
+    """A fingerprint of a row's configuration: the repr of all its parameters.
+
+    Memory addresses in the repr of objects without their own (callbacks) are
+    dropped, so that the same configuration gives the same fingerprint.
+    """
+    text = repr(sorted(estimator.get_params(deep=True).items(), key=str))
+    return re.sub(r" at 0x[0-9a-f]+", "", text)
 
 
 def load_cached(csv_path):
