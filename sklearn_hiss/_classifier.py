@@ -18,7 +18,14 @@ from skorch.helper import predefined_split
 from ._distributed import dask_worker_threads
 from ._hierarchy import resolve_hierarchy
 from ._network import HiSSLoss, HiSSModule
-from ._skorch import BatchIterator, HiSSNet, StopWhenStalled, TensorBatches
+from ._skorch import (
+    BatchIterator,
+    HiSSNet,
+    StopWhenStalled,
+    TensorBatches,
+    ValidationROCAUC,
+    scorable_subtasks,
+)
 from ._som import SOMPseudoLabeler
 from ._streaming import encode_chunk
 from ._targets import (
@@ -45,6 +52,16 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
     layers. Inputs are standardised inside ``fit`` with the training rows' mean and
     standard deviation.
 
+    The defaults come from a nested cross-validated search on real data
+    (``benchmarks/search_defaults.py``, its log in ``benchmarks/results``):
+    linear task heads, ``alpha=0.2``, balanced class weights, early stopping on
+    validation ROC AUC, F1-tuned thresholds and five cross-fitted networks
+    averaged. The paper's own configuration is one setting away::
+
+        HiSSClassifier(task_units=(128, 128), alpha=1.0, class_weight=None,
+                       decision_threshold=0.5, early_stopping=False,
+                       n_networks=1)
+
     Parameters
     ----------
     tasks : dict, sequence or None, default=None
@@ -56,12 +73,12 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
     local_units : tuple of int, default=(128,)
         Hidden widths of each main task's locally shared layers; ``()`` removes
         that level.
-    task_units : tuple of int, default=(128, 128)
+    task_units : tuple of int, default=()
         Hidden widths of each sub-task's own layers before its output layer;
-        ``()`` gives linear task heads.
-    alpha : float, default=1.0
+        ``()`` gives linear task heads. The paper uses ``(128, 128)``.
+    alpha : float, default=0.2
         Weight of the auxiliary pseudo-label loss; 0 switches it off (and no
-        pseudo-labeler is fitted).
+        pseudo-labeler is fitted). The paper uses 1.
     task_weights : array-like of shape (n_subtasks,), dict or None, default=None
         Weight of each sub-task's loss (a dict maps Y column names to weights,
         missing ones weigh 1). None weighs every sub-task 1.
@@ -74,31 +91,50 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         column as a feature; None trains no auxiliary task.
     unlabeled : int, str or None, default=-1
         Label value that marks an unlabeled entry, besides NaN, None and pandas NA.
-    class_weight : "balanced", list of dict, dict or None, default=None
+    class_weight : "balanced", list of dict, dict or None, default="balanced"
         Class weights per sub-task. ``"balanced"`` weighs each class by
         ``n_labeled / (n_classes * n_class)`` on the training rows; a list gives
-        one ``{label: weight}`` dict per sub-task (a dict alone for 1-D y).
-    decision_threshold : float or "f1", default=0.5
+        one ``{label: weight}`` dict per sub-task (a dict alone for 1-D y); None
+        weighs every class 1, as the paper does.
+    decision_threshold : float or "f1", default="f1"
         Probability of the positive (second) class above which a binary sub-task
-        predicts it. ``"f1"`` tunes one threshold per binary sub-task for F1 on the
-        internal validation split, never on the rows being predicted.
+        predicts it. ``"f1"`` tunes one threshold per binary sub-task for F1 on
+        validation rows (out of fold with several networks), never on the rows
+        being predicted. The paper uses 0.5.
     learning_rate : float, default=1e-3
         Adam's learning rate.
     batch_size : int, default=128
         Rows per training batch.
     max_epochs : int, default=200
         Maximum number of passes over the training rows.
-    early_stopping : bool, default=False
-        Stop when the supervised loss on the validation split has not improved
-        for ``patience`` epochs, and restore the weights of the best epoch.
+    early_stopping : bool, default=True
+        Stop when the validation `scoring` has not improved for ``patience``
+        epochs, and restore the weights of the best epoch. The paper trains a
+        fixed number of epochs (``early_stopping=False``).
+    scoring : {"roc_auc", "loss"}, default="roc_auc"
+        What early stopping watches on the validation split: the mean ROC AUC
+        over sub-tasks (one-vs-rest for multi-class ones; sub-tasks with one
+        class among their labeled validation rows left out), or the supervised
+        loss. ``"roc_auc"`` falls back to the loss when no sub-task can be
+        scored.
     validation_fraction : float, default=0.1
-        Share of the training rows held out as the validation split, used when
-        ``early_stopping`` is on or ``decision_threshold="f1"``. Rows with labels
-        and rows without are shared out separately, so the split holds labeled
-        rows (which alone count in the validation loss) even when most rows
-        are unlabeled.
+        Share of the training rows held out as the validation split of a single
+        network (``n_networks=1``), used when ``early_stopping`` is on or
+        ``decision_threshold="f1"``. Rows with labels and rows without are
+        shared out separately, so the split holds labeled rows (which alone
+        count in the validation loss) even when most rows are unlabeled.
     patience : int, default=10
         Epochs without improvement before early stopping.
+    n_networks : int, default=5
+        Number of networks trained and averaged (their probabilities). When
+        early stopping or ``decision_threshold="f1"`` needs validation rows,
+        the rows are split into ``n_networks`` folds (labeled and unlabeled
+        rows shared out separately) and each network holds out one fold, so
+        every row validates exactly one network and the thresholds are tuned
+        on out-of-fold probabilities of all rows; `validation_fraction` is
+        then unused. Otherwise every network trains on all rows from its own
+        seed. Fitting costs about ``n_networks`` times one network; the paper
+        trains one.
     device : str, default="cpu"
         Torch device to train and predict on, e.g. ``"cuda"``. ``"accelerate"``
         trains data-parallel through Hugging Face Accelerate in every process of
@@ -140,12 +176,16 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         Number of auxiliary classes (0 without an auxiliary task).
     input_mean_, input_scale_ : ndarray of shape (n_model_features,)
         Standardisation of the features learned on the training rows.
+    networks_ : list of skorch.NeuralNet
+        The trained skorch nets, ``n_networks`` of them; ``module_`` of each is
+        its torch module.
     net_ : skorch.NeuralNet
-        The trained skorch net; ``net_.module_`` is the torch module.
+        The first of ``networks_``.
     history_ : skorch.History
-        Per-epoch record of training (and validation) loss.
+        Per-epoch record of the first network's training (and validation)
+        loss, and its validation ROC AUC when early stopping watches it.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run by the network that ran longest.
     n_features_in_ : int
         Number of columns of X seen in ``fit`` (including a passthrough column).
     feature_names_in_ : ndarray of str
@@ -182,8 +222,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
+        "scoring": [StrOptions({"roc_auc", "loss"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "n_networks": [Interval(Integral, 1, None, closed="left")],
         "device": "no_validation",
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -196,19 +238,21 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         *,
         shared_units=(256,),
         local_units=(128,),
-        task_units=(128, 128),
-        alpha=1.0,
+        task_units=(),
+        alpha=0.2,
         task_weights=None,
         pseudo_labels="som",
         unlabeled=-1,
-        class_weight=None,
-        decision_threshold=0.5,
+        class_weight="balanced",
+        decision_threshold="f1",
         learning_rate=1e-3,
         batch_size=128,
         max_epochs=200,
-        early_stopping=False,
+        early_stopping=True,
+        scoring="roc_auc",
         validation_fraction=0.1,
         patience=10,
+        n_networks=5,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -228,8 +272,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.n_networks = n_networks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -287,22 +333,26 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             features, pseudo_given, rng
         )
         codes = _drop_single_class(targets)
-        train, valid = self._split_rows(codes, rng)
-
+        folds = self._validation_folds(codes, rng)
         data = _batches(features, codes, pseudo)
         n_pseudo = 0 if pseudo is None else int(pseudo.max()) + 1
-        train_codes = _take(codes, train)
-        settings = self._net_settings(
-            features.shape[1], hierarchy, targets, train_codes, n_pseudo, units, rng
-        )
-        if valid is not None:
-            settings["train_split"] = predefined_split(data(valid))
-        trained = self._new_net(settings, accelerator)
-        with self._torch_threads(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
-            trained.fit(data(train))
-            net = trained if accelerator is None else _plain_net(trained, settings)
-        _check_finite_weights(net, self.learning_rate)
+
+        def train_network(train, valid):
+            settings = self._net_settings(
+                features.shape[1],
+                hierarchy,
+                targets,
+                _take(codes, train),
+                n_pseudo,
+                units,
+                rng,
+                self._monitor(_take(codes, valid), valid is not None),
+            )
+            if valid is not None:
+                settings["train_split"] = predefined_split(data(valid))
+            return self._train_network(settings, data(train), rng, accelerator)
+
+        networks = [train_network(train, valid) for train, valid in folds]
 
         classes = completed_classes(targets)
         self.classes_ = classes[0] if targets.is_1d else classes
@@ -310,17 +360,37 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         self.pseudo_labeler_ = labeler
         self.n_pseudo_classes_ = n_pseudo
         self.input_mean_, self.input_scale_ = mean, scale
-        self.net_ = net
-        self.history_ = net.history
-        self.n_iter_ = len(net.history)
+        self.networks_ = networks
+        self.history_ = networks[0].history
+        self.n_iter_ = max(len(net.history) for net in networks)
         self._targets_1d = targets.is_1d
         self._n_classes = [len(c) for c in classes]
         self._constant_class = _constant_positions(targets.classes, classes)
         self._pseudo_ids = pseudo_ids
         self._partial_seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.thresholds_ = self._fit_thresholds(features, codes, valid)
-        self._warn_if_not_converged(trained)
+        self.thresholds_ = self._fit_thresholds(features, codes, folds)
         return self
+
+    @property
+    def net_(self):
+        """The first trained skorch net (all of them are in ``networks_``)."""
+        try:
+            return self.networks_[0]
+        except AttributeError:
+            raise AttributeError(
+                f"This {type(self).__name__} has no net_ before fit."
+            ) from None
+
+    def _train_network(self, settings, train_data, rng, accelerator):
+        """Train one skorch net on ``train_data``; return it as a plain net."""
+        trained = self._new_net(settings, accelerator)
+        with self._torch_threads(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
+            trained.fit(train_data)
+            net = trained if accelerator is None else _plain_net(trained, settings)
+        _check_finite_weights(net, self.learning_rate)
+        self._warn_if_not_converged(trained)
+        return net
 
     def _split_pseudo_column(self, X):
         if not _is_option(self.pseudo_labels, "passthrough"):
@@ -363,6 +433,42 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         ids, codes = np.unique(labels, return_inverse=True)
         return codes, labeler, ids
 
+    def _validation_folds(self, codes, rng):
+        """(training rows, validation rows) of each network; None means all rows.
+
+        Without early stopping or tuned thresholds every network trains on all
+        rows. Otherwise one network holds out ``validation_fraction`` of the
+        rows, and several networks hold out one fold each of a split into
+        ``n_networks`` folds, so that every row is validation data once.
+        """
+        if not (self.early_stopping or self.decision_threshold == "f1"):
+            return [(None, None)] * self.n_networks
+        if self.n_networks == 1:
+            return [self._split_rows(codes, rng)]
+        n, k = len(codes), self.n_networks
+        if n < 2 * k:
+            raise ValueError(
+                f"n_networks={k} trains each network on all rows but one of {k} "
+                f"folds, which needs at least {2 * k} samples; got {n} samples. "
+                "Give more rows or lower n_networks."
+            )
+        order = rng.permutation(n)
+        labeled = (codes[order] >= 0).any(axis=1)
+        dealt = np.concatenate([order[labeled], order[~labeled]])
+        fold = np.empty(n, dtype=np.int64)
+        fold[dealt] = np.arange(n) % k
+        return [
+            (np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)
+        ]
+
+    def _monitor(self, valid_codes, has_validation):
+        """History key early stopping watches: validation ROC AUC or loss."""
+        if not (self.early_stopping and has_validation):
+            return None
+        if self.scoring == "roc_auc" and scorable_subtasks(valid_codes):
+            return "valid_roc_auc"
+        return "valid_loss"
+
     def _split_rows(self, codes, rng):
         """Training and validation rows; labeled rows are shared out in proportion.
 
@@ -396,16 +502,27 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         return min(max(share, 1), n_labeled - 1)
 
     def _net_settings(
-        self, n_features, hierarchy, targets, train_codes, n_pseudo, units, rng
+        self,
+        n_features,
+        hierarchy,
+        targets,
+        train_codes,
+        n_pseudo,
+        units,
+        rng,
+        monitor=None,
     ):
         """Keyword arguments of the skorch net (draws the batch order's seed)."""
         n_classes = [max(2, len(c)) for c in targets.classes]
         n_pseudo = 0 if self.alpha == 0 else n_pseudo
         callbacks = list(self.callbacks or [])
-        if self.early_stopping:
+        if monitor == "valid_roc_auc":
+            callbacks.append(ValidationROCAUC())
+        if monitor is not None:
             callbacks.append(
                 StopWhenStalled(
-                    monitor="valid_loss",
+                    monitor=monitor,
+                    lower_is_better=monitor == "valid_loss",
                     patience=self.patience,
                     load_best=True,
                     sink=_quiet_sink,
@@ -514,22 +631,37 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             f"sub-task ({len(targets.classes)}); got {spec!r}."
         )
 
-    def _fit_thresholds(self, features, codes, valid):
+    def _fit_thresholds(self, features, codes, folds):
+        """Thresholds of the binary sub-tasks; "f1" tunes them out of fold.
+
+        Each network scores its own validation rows, so with several networks
+        every training row is scored by a network that never trained on it.
+        """
         thresholds = np.where(np.array(self._n_classes) == 2, 0.5, np.nan)
         if self.decision_threshold != "f1":
             return np.where(np.isnan(thresholds), np.nan, self.decision_threshold)
-        probas = self._probabilities(features[valid])
-        for t, proba in enumerate(probas):
-            if self._n_classes[t] == 2:
-                thresholds[t] = _best_f1_threshold(codes[valid, t], proba[:, 1])
+        rows = np.concatenate([valid for _, valid in folds])
+        scores = np.concatenate(
+            [
+                self._positive_scores(features[valid], [net])
+                for net, (_, valid) in zip(self.networks_, folds)
+            ]
+        )
+        for t in np.flatnonzero(np.array(self._n_classes) == 2):
+            thresholds[t] = _best_f1_threshold(codes[rows, t], scores[:, t])
         return thresholds
+
+    def _positive_scores(self, features, networks):
+        """Probability of the second class of every sub-task, (n, n_subtasks)."""
+        probas = self._probabilities(features, networks)
+        return np.column_stack([p[:, -1] for p in probas])
 
     def _warn_if_not_converged(self, net):
         if self.early_stopping and not net._stopped_by_callback():
             warnings.warn(
                 f"HiSSClassifier stopped at max_epochs={self.max_epochs} while the "
-                "validation loss was still improving; raise max_epochs to let early "
-                "stopping end training.",
+                f"validation {self.scoring} was still improving; raise max_epochs "
+                "to let early stopping end training.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -617,12 +749,17 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_partial_fit_params(self):
-        if self.early_stopping or self.decision_threshold == "f1":
+        if (
+            self.early_stopping
+            or self.decision_threshold == "f1"
+            or (self.n_networks != 1)
+        ):
             raise ValueError(
-                "partial_fit trains one epoch per call and holds out no validation "
-                f"split, but early_stopping={self.early_stopping} and "
-                f"decision_threshold={self.decision_threshold!r} need one; set "
-                "early_stopping=False and a numeric decision_threshold, or use fit."
+                "partial_fit trains one network for one epoch per call and holds "
+                f"out no validation split, but early_stopping={self.early_stopping}"
+                f", decision_threshold={self.decision_threshold!r} and "
+                f"n_networks={self.n_networks}; set early_stopping=False, "
+                "decision_threshold=0.5 and n_networks=1, or use fit."
             )
         if _is_option(self.device, "accelerate"):
             raise ValueError(
@@ -668,7 +805,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         self.pseudo_labeler_ = labeler
         self.n_pseudo_classes_ = n_pseudo
         self.input_mean_, self.input_scale_ = mean, scale
-        self.net_ = net
+        self.networks_ = [net]
         self.history_ = net.history
         self.n_iter_ = 0
         self._targets_1d = targets.is_1d
@@ -763,10 +900,15 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         return _standardised(X, self.input_mean_, self.input_scale_, "predict", names)
 
-    def _probabilities(self, features):
+    def _probabilities(self, features, networks=None):
+        """Per sub-task probabilities: the mean over `networks` (default: all)."""
+        dataset = TensorBatches(torch.from_numpy(features))
+        total = 0
         with self._torch_threads():
-            logits, _ = self.net_.forward(TensorBatches(torch.from_numpy(features)))
-        probas = torch.softmax(logits.double(), dim=2).numpy()
+            for net in self.networks_ if networks is None else networks:
+                logits, _ = net.forward(dataset)
+                total = total + torch.softmax(logits.double(), dim=2)
+        probas = (total / len(networks or self.networks_)).numpy()
         _check_finite_outputs(probas)
         constant = getattr(self, "_constant_class", [-1] * len(self._n_classes))
         return [

@@ -179,6 +179,14 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         ``"quartimax"``, ``"equamax"``, ``"oblimax"``, ``"geomin_ort"``. A
         group with one factor is never rotated.
 
+    keep_inputs : bool, default=False
+        Also output each group's input columns, standardised with the training
+        mean and standard deviation, after all the factor scores (constant
+        columns left out). The factor scores keep about `variance_threshold` of
+        the variance; a downstream classifier that sees the inputs too loses
+        nothing. Use it when the factors feed a model rather than a reading.
+        The recommended HiSS pipeline sets it (see the user guide).
+
     Attributes
     ----------
     groups_ : dict of str to ndarray of int
@@ -272,12 +280,18 @@ class FactorReducer(TransformerMixin, BaseEstimator):
     """
 
     def __init__(
-        self, groups=None, n_factors=None, variance_threshold=0.6, rotation="varimax"
+        self,
+        groups=None,
+        n_factors=None,
+        variance_threshold=0.6,
+        rotation="varimax",
+        keep_inputs=False,
     ):
         self.groups = groups
         self.n_factors = n_factors
         self.variance_threshold = variance_threshold
         self.rotation = rotation
+        self.keep_inputs = keep_inputs
 
     def fit(self, X, y=None):
         """Fit one rotated factor model per column group.
@@ -299,6 +313,10 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         rotation = self._check_rotation()
         self._check_threshold()
+        if not isinstance(self.keep_inputs, bool | np.bool_):
+            raise TypeError(
+                f"keep_inputs must be True or False; got {self.keep_inputs!r}."
+            )
         groups = self._resolve_groups(X.shape[1])
         requested = self._requested_factors(groups)
 
@@ -328,8 +346,9 @@ class FactorReducer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_factors_out)
-            Factor scores, named by :meth:`get_feature_names_out`.
+        scores : ndarray of shape (n_samples, n_features_out)
+            Factor scores, then (with ``keep_inputs=True``) the standardised
+            input columns; named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
         check_numeric_features(X, "FactorReducer")
@@ -340,10 +359,15 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             / self.score_scale_[name]
             for name, columns in self.groups_.items()
         ]
+        if self.keep_inputs:
+            blocks += [Z[:, columns] for columns in self.groups_.values()]
         return np.hstack(blocks)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output scores: ``<group>_f1``, ``<group>_f2``, ...
+        """Output names: ``<group>_f1``, ``<group>_f2``, ..., then kept inputs.
+
+        Kept input columns (``keep_inputs=True``) are named
+        ``<group>__<column name>`` (``<group>__x<position>`` without names).
 
         Parameters
         ----------
@@ -363,6 +387,13 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             for group, count in self.n_factors_.items()
             for index in range(1, count + 1)
         ]
+        if self.keep_inputs:
+            inputs = getattr(self, "feature_names_in_", None)
+            names += [
+                f"{group}__{inputs[p] if inputs is not None else f'x{p}'}"
+                for group, columns in self.groups_.items()
+                for p in columns
+            ]
         return np.asarray(names, dtype=object)
 
     def _check_input_features(self, input_features):

@@ -8,12 +8,21 @@ implementation.
 
 import math
 
+import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.utils import to_tensor
 
-__all__ = ["TensorBatches", "BatchIterator", "HiSSNet", "StopWhenStalled"]
+__all__ = [
+    "TensorBatches",
+    "BatchIterator",
+    "HiSSNet",
+    "StopWhenStalled",
+    "ValidationROCAUC",
+    "scorable_subtasks",
+]
 
 
 class TensorBatches(torch.utils.data.Dataset):
@@ -89,6 +98,52 @@ class StopWhenStalled(EarlyStopping):
         except KeyboardInterrupt:
             self.stopped_ = True
             raise
+
+
+class ValidationROCAUC(Callback):
+    """Record ``valid_roc_auc``: mean ROC AUC over sub-tasks on the validation split.
+
+    The logits of the validation batches are collected as skorch computes the
+    validation loss, so no second forward pass is made. A sub-task's ROC AUC is
+    that of its second class for binary sub-tasks and the mean one-vs-rest ROC
+    AUC of its classes otherwise; sub-tasks whose labeled validation entries
+    hold a single class are left out (see :func:`scorable_subtasks`).
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._logits, self._codes = [], []
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
+        if not training:
+            self._logits.append(y_pred[0].detach().cpu())
+            self._codes.append(batch[1]["y"].cpu())
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self._logits:
+            return
+        probas = torch.softmax(torch.cat(self._logits).double(), dim=2).numpy()
+        codes = torch.cat(self._codes).numpy()
+        scores = [
+            _subtask_roc_auc(codes[:, t], probas[:, t]) for t in range(len(codes[0]))
+        ]
+        net.history.record("valid_roc_auc", float(np.nanmean(scores)))
+
+
+def scorable_subtasks(codes):
+    """Whether any sub-task's labeled entries in `codes` hold two classes or more."""
+    return any(
+        len(np.unique(column[column >= 0])) > 1 for column in np.asarray(codes).T
+    )
+
+
+def _subtask_roc_auc(codes, probas):
+    labeled = codes >= 0
+    truth, probas = codes[labeled], probas[labeled]
+    present = np.unique(truth)
+    if len(present) < 2:
+        return np.nan
+    classes = present[1:] if len(present) == 2 else present
+    return np.mean([roc_auc_score(truth == c, probas[:, c]) for c in classes])
 
 
 class HiSSNet(NeuralNet):
