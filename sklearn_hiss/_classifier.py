@@ -637,9 +637,12 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         Each network scores its own validation rows, so with several networks
         every training row is scored by a network that never trained on it.
         """
-        thresholds = np.where(np.array(self._n_classes) == 2, 0.5, np.nan)
+        binary = np.array(self._n_classes) == 2
         if self.decision_threshold != "f1":
-            return np.where(np.isnan(thresholds), np.nan, self.decision_threshold)
+            return np.where(binary, self.decision_threshold, np.nan)
+        thresholds = np.where(binary, 0.5, np.nan)
+        if folds is None:  # partial_fit: no validation rows to tune on
+            return thresholds
         rows = np.concatenate([valid for _, valid in folds])
         scores = np.concatenate(
             [
@@ -647,7 +650,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
                 for net, (_, valid) in zip(self.networks_, folds)
             ]
         )
-        for t in np.flatnonzero(np.array(self._n_classes) == 2):
+        for t in np.flatnonzero(binary):
             thresholds[t] = _best_f1_threshold(codes[rows, t], scores[:, t])
         return thresholds
 
@@ -657,11 +660,13 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([p[:, -1] for p in probas])
 
     def _warn_if_not_converged(self, net):
-        if self.early_stopping and not net._stopped_by_callback():
+        stoppers = [cb for _, cb in net.callbacks_ if isinstance(cb, StopWhenStalled)]
+        if stoppers and not net._stopped_by_callback():
+            watched = {"valid_loss": "loss"}.get(stoppers[0].monitor, "ROC AUC")
             warnings.warn(
                 f"HiSSClassifier stopped at max_epochs={self.max_epochs} while the "
-                f"validation {self.scoring} was still improving; raise max_epochs "
-                "to let early stopping end training.",
+                f"validation {watched} was still improving; raise max_epochs to "
+                "let early stopping end training.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -686,9 +691,12 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         batches of ``batch_size``, shuffled), going on from the weights and the
         optimizer state of the previous call; ``max_epochs`` does not apply.
         Several passes over the data are several rounds of calls. After
-        ``fit``, ``partial_fit`` goes on from the fitted model; ``fit`` always
-        starts again from scratch. There is no validation split:
-        ``early_stopping`` must be off and ``decision_threshold`` a number.
+        ``fit``, ``partial_fit`` goes on from the fitted model (every one of
+        its networks, keeping its thresholds); ``fit`` always starts again from
+        scratch. There is no validation split, so settings that need one apply
+        to ``fit`` only: started by ``partial_fit``, a model is one network
+        (whatever ``n_networks``), never stops early, and with
+        ``decision_threshold="f1"`` uses the threshold 0.5.
 
         Parameters
         ----------
@@ -714,8 +722,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         ValueError
             When a chunk does not match the first one (number or names of
             features or Y columns, a class or a pseudo-label id not seen then),
-            or when ``early_stopping=True``, ``decision_threshold="f1"`` or
-            ``device="accelerate"``.
+            or when ``device="accelerate"``.
 
         Examples
         --------
@@ -749,32 +756,11 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_partial_fit_params(self):
-        if (
-            self.early_stopping
-            or self.decision_threshold == "f1"
-            or (self.n_networks != 1)
-        ):
-            raise ValueError(
-                "partial_fit trains one network for one epoch per call and holds "
-                f"out no validation split, but early_stopping={self.early_stopping}"
-                f", decision_threshold={self.decision_threshold!r} and "
-                f"n_networks={self.n_networks}; set early_stopping=False, "
-                "decision_threshold=0.5 and n_networks=1, or use fit."
-            )
         if _is_option(self.device, "accelerate"):
             raise ValueError(
                 "partial_fit trains in this process only, but device='accelerate'; "
                 "use fit for data-parallel training, or set device to 'cpu' or "
                 "'cuda'."
-            )
-        net = getattr(self, "net_", None)
-        if net is not None and any(
-            isinstance(cb, StopWhenStalled) for _, cb in net.callbacks_
-        ):
-            raise ValueError(
-                "This HiSSClassifier was fitted with early stopping, so partial_fit "
-                "cannot go on from it; set early_stopping=False and call fit (or "
-                "partial_fit on a fresh clone) first."
             )
 
     def _start_partial_fit(self, X, y, classes):
@@ -873,21 +859,28 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         return position
 
     def _train_one_epoch(self, features, codes, pseudo):
-        call = np.random.default_rng([self._partial_seed, self.n_iter_])
-        # An iterator setting, not a module one: skorch's set_params refuses it
-        # on an initialized net, and get_iterator reads the attribute.
-        self.net_.iterator_train__seed = int(call.integers(np.iinfo(np.int32).max))
-        self.net_.set_params(train_split=None)
         labeled = (codes >= 0).any(axis=0)
         self._constant_class = [
             -1 if seen else c for seen, c in zip(labeled, self._constant_class)
         ]
         data = _batches(features, codes, pseudo)(None)
-        with self._torch_threads():
-            self.net_.partial_fit(data, epochs=1)
-        _check_finite_weights(self.net_, self.learning_rate)
+        for k, net in enumerate(self.networks_):
+            call = np.random.default_rng([self._partial_seed, self.n_iter_, k])
+            # An iterator setting, not a module one: skorch's set_params refuses
+            # it on an initialized net, and get_iterator reads the attribute.
+            net.iterator_train__seed = int(call.integers(np.iinfo(np.int32).max))
+            net.set_params(train_split=None)
+            # No validation split here: nothing for early stopping to watch.
+            net.callbacks_ = [
+                (name, cb)
+                for name, cb in net.callbacks_
+                if not isinstance(cb, StopWhenStalled)
+            ]
+            with self._torch_threads():
+                net.partial_fit(data, epochs=1)
+            _check_finite_weights(net, self.learning_rate)
         self.history_ = self.net_.history
-        self.n_iter_ = len(self.net_.history)
+        self.n_iter_ = max(len(net.history) for net in self.networks_)
 
     # -------------------------------------------------------------- predict
 

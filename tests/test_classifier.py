@@ -1,5 +1,6 @@
 """HiSSClassifier's contracts: learning, labels, hierarchy, training control, API."""
 
+import copy
 import pickle
 import warnings
 
@@ -21,7 +22,19 @@ from sklearn_hiss import HiSSClassifier, SOMPseudoLabeler
 from sklearn_hiss.datasets import make_hierarchical_classification
 
 FAST_SOM = SOMPseudoLabeler(n_clusters=4, n_iterations=300)
-FAST = dict(max_epochs=15, learning_rate=0.01, pseudo_labels=FAST_SOM, random_state=0)
+# The paper's configuration: one network, a fixed number of epochs, threshold 0.5.
+# Tests about anything but the defaults use it, so epochs and outputs are fixed.
+PAPER = dict(
+    task_units=(128, 128),
+    alpha=1.0,
+    class_weight=None,
+    decision_threshold=0.5,
+    early_stopping=False,
+    n_networks=1,
+)
+FAST = dict(
+    **PAPER, max_epochs=15, learning_rate=0.01, pseudo_labels=FAST_SOM, random_state=0
+)
 TASKS = {"a": 3, "b": 2}
 
 
@@ -237,7 +250,7 @@ def test_bad_hierarchy_names_the_problem(data, tasks, message):
 
 def test_default_som_pseudo_labels_are_fitted_on_the_training_rows(data):
     X, Y = data
-    clf = HiSSClassifier(tasks=TASKS, max_epochs=1, random_state=0).fit(
+    clf = HiSSClassifier(tasks=TASKS, max_epochs=1, random_state=0, **PAPER).fit(
         X[:300], Y[:300]
     )
     assert isinstance(clf.pseudo_labeler_, SOMPseudoLabeler)
@@ -273,13 +286,18 @@ def test_passthrough_reads_the_last_column_and_never_uses_it_as_a_feature(data):
 def test_passthrough_rejects_a_column_that_is_not_cluster_ids(data):
     X, Y = data
     with pytest.raises(ValueError, match="non-negative integer cluster ids"):
-        HiSSClassifier(pseudo_labels="passthrough", max_epochs=1).fit(X, Y)
+        HiSSClassifier(pseudo_labels="passthrough", max_epochs=1, **PAPER).fit(X, Y)
 
 
 def test_early_stopping_ends_training_and_restores_the_best_epoch(data):
     X, Y = data
     clf = HiSSClassifier(
-        tasks=TASKS, early_stopping=True, patience=3, max_epochs=200, random_state=0
+        tasks=TASKS,
+        scoring="loss",
+        n_networks=1,
+        patience=3,
+        max_epochs=200,
+        random_state=0,
     ).fit(X, Y)
     losses = clf.history_[:, "valid_loss"]
     assert clf.n_iter_ < 200
@@ -288,18 +306,17 @@ def test_early_stopping_ends_training_and_restores_the_best_epoch(data):
 
 def test_convergence_warning_when_max_epochs_cuts_early_stopping_short(data):
     X, Y = data
-    clf = HiSSClassifier(
-        tasks=TASKS, early_stopping=True, max_epochs=2, pseudo_labels=None
-    )
+    clf = HiSSClassifier(tasks=TASKS, n_networks=1, max_epochs=2, pseudo_labels=None)
     with pytest.warns(ConvergenceWarning, match="raise max_epochs"):
         clf.fit(X, Y)
 
 
 def test_verbose_prints_the_epoch_table_only_when_asked(data, capsys):
     X, Y = data
-    HiSSClassifier(tasks=TASKS, max_epochs=2, pseudo_labels=None, verbose=0).fit(X, Y)
+    quiet = dict(tasks=TASKS, max_epochs=2, pseudo_labels=None, **PAPER)
+    HiSSClassifier(**quiet, verbose=0).fit(X, Y)
     assert capsys.readouterr().out == ""
-    HiSSClassifier(tasks=TASKS, max_epochs=2, pseudo_labels=None, verbose=1).fit(X, Y)
+    HiSSClassifier(**quiet, verbose=1).fit(X, Y)
     assert "train_loss" in capsys.readouterr().out
 
 
@@ -347,13 +364,15 @@ def test_pickle_round_trip_predicts_the_same(fitted, data):
 def test_dataframe_input_records_feature_names(data):
     X, Y = data
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    clf = HiSSClassifier(tasks=TASKS, max_epochs=1, pseudo_labels=None).fit(frame, Y)
+    clf = HiSSClassifier(tasks=TASKS, max_epochs=1, pseudo_labels=None, **PAPER)
+    clf.fit(frame, Y)
     assert list(clf.feature_names_in_) == list(frame.columns)
 
 
 def test_f1_thresholds_are_tuned_on_the_validation_split_and_used(data):
     X, Y = data
-    clf = HiSSClassifier(tasks=TASKS, decision_threshold="f1", **FAST).fit(X, Y)
+    params = {**FAST, "decision_threshold": "f1"}
+    clf = HiSSClassifier(tasks=TASKS, **params).fit(X, Y)
     proba = clf.predict_proba(X)
     assert np.all((clf.thresholds_ > 0) & (clf.thresholds_ < 1))
     assert not np.allclose(clf.thresholds_, 0.5)
@@ -366,7 +385,8 @@ def test_f1_thresholds_are_tuned_on_the_validation_split_and_used(data):
 def test_balanced_class_weight_raises_the_predicted_positive_rate(data):
     X, Y = data
     plain = HiSSClassifier(tasks=TASKS, **FAST).fit(X, Y)
-    balanced = HiSSClassifier(tasks=TASKS, class_weight="balanced", **FAST).fit(X, Y)
+    params = {**FAST, "class_weight": "balanced"}
+    balanced = HiSSClassifier(tasks=TASKS, **params).fit(X, Y)
     assert balanced.predict(X).mean() > plain.predict(X).mean()
 
 
@@ -396,12 +416,69 @@ def test_task_weights_by_name_zero_weight_leaves_a_subtask_untrained(data):
         (dict(pseudo_labels="kmeans"), "pseudo_labels must be 'som'"),
         (dict(max_epochs=0), "max_epochs"),
         (dict(decision_threshold=1.5), "decision_threshold"),
+        (dict(n_networks=0), "n_networks"),
+        (dict(scoring="f1"), "scoring"),
+        (dict(n_networks=300), "n_networks=300 trains each network"),
     ],
 )
 def test_bad_parameters_are_clear_errors(data, params, message):
     X, Y = data
     with pytest.raises(ValueError, match=message):
         HiSSClassifier(**{"max_epochs": 1, "pseudo_labels": None, **params}).fit(X, Y)
+
+
+def test_default_networks_are_cross_fitted_on_disjoint_validation_folds(data):
+    X, Y = data
+    clf = HiSSClassifier(tasks=TASKS, n_networks=3, random_state=0).fit(X, Y)
+    assert len(clf.networks_) == 3 and clf.net_ is clf.networks_[0]
+    valid_rows = [
+        sum(
+            b["valid_batch_size"]
+            for b in net.history[0, "batches"]
+            if "valid_loss" in b
+        )
+        for net in clf.networks_
+    ]
+    assert sum(valid_rows) == len(X) and min(valid_rows) >= len(X) // 3
+    assert clf.n_iter_ == max(len(net.history) for net in clf.networks_)
+
+
+def test_probabilities_are_the_mean_of_the_networks_and_thresholds_apply(data):
+    X, Y = data
+    clf = HiSSClassifier(tasks=TASKS, n_networks=3, max_epochs=40, random_state=0)
+    clf.fit(X, Y)
+    members = []
+    for net in clf.networks_:
+        single = copy.copy(clf)
+        single.networks_ = [net]
+        members.append(single.predict_proba(X[:50]))
+    for t, proba in enumerate(clf.predict_proba(X[:50])):
+        np.testing.assert_allclose(proba, np.mean([m[t] for m in members], axis=0))
+    assert np.all((clf.thresholds_ > 0) & (clf.thresholds_ < 1))
+    scores = np.column_stack([p[:, 1] for p in clf.predict_proba(X)])
+    np.testing.assert_array_equal(clf.predict(X), scores >= clf.thresholds_)
+
+
+def test_early_stopping_on_roc_auc_restores_the_best_epoch(data):
+    X, Y = data
+    clf = HiSSClassifier(tasks=TASKS, n_networks=1, patience=4, random_state=0)
+    clf.fit(X, Y)
+    scores = clf.history_[:, "valid_roc_auc"]
+    assert all(0.5 < s <= 1 for s in scores)
+    assert np.argmax(scores) == len(scores) - 5
+
+
+def test_roc_auc_falls_back_to_the_loss_when_no_subtask_can_be_scored(data):
+    X, _ = data
+    Y = np.zeros((len(X), 2), dtype=int)
+    Y[0, 0] = Y[1, 1] = 1  # one positive each: 4 validation rows hold none
+    clf = HiSSClassifier(
+        n_networks=1, validation_fraction=0.01, max_epochs=50, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning, match="validation loss"):
+        clf.fit(X, Y)
+    assert "valid_roc_auc" not in clf.history_[-1]
+    assert dict(clf.net_.callbacks_)["StopWhenStalled"].monitor == "valid_loss"
 
 
 def test_unfitted_parameters_survive_get_and_set_params():
@@ -415,18 +492,44 @@ def test_unfitted_parameters_survive_get_and_set_params():
         clone(clf)
 
 
-EXPECTED_FAILED_CHECKS = {
+# -1 is the unlabeled sentinel, so a target of -1 and 1 has one class.
+SENTINEL = {
     "check_classifiers_classes": (
         "-1 is the unlabeled sentinel (scikit-learn's convention for unlabeled "
         "data), so a target whose classes are -1 and 1 has one class; pass "
         "unlabeled=None to use -1 as a class."
     ),
 }
+# With F1-tuned thresholds (the default), predict is not the argmax of
+# predict_proba, and the threshold, not a class weight, decides the labels.
+TUNED = (
+    "decision_threshold='f1' (the default) predicts the positive class when its "
+    "probability reaches the threshold tuned for F1, not when it is the larger; "
+    "these checks assume argmax. They pass with decision_threshold=0.5 (the "
+    "second estimator checked)."
+)
+EXPECTED_FAILED_CHECKS = {
+    "default": {
+        **SENTINEL,
+        "check_classifiers_train": TUNED,
+        "check_classifier_multioutput": TUNED,
+        "check_class_weight_classifiers": TUNED,
+    },
+    "argmax": SENTINEL,
+}
+
+
+def _expected_failures(estimator):
+    kind = "default" if estimator.decision_threshold == "f1" else "argmax"
+    return EXPECTED_FAILED_CHECKS[kind]
 
 
 @parametrize_with_checks(
-    [HiSSClassifier(max_epochs=20, random_state=0)],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+    [
+        HiSSClassifier(max_epochs=20, random_state=0),
+        HiSSClassifier(max_epochs=20, decision_threshold=0.5, random_state=0),
+    ],
+    expected_failed_checks=_expected_failures,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
