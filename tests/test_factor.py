@@ -67,7 +67,7 @@ def _hide_factor_analyzer(monkeypatch):
         monkeypatch.setitem(sys.modules, f"factor_analyzer{module}", None)
 
 
-@parametrize_with_checks([FactorReducer()])
+@parametrize_with_checks([FactorReducer(), FactorReducer(keep_inputs=True)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -429,3 +429,97 @@ def test_input_features_must_match_fit(fitted):
     reducer, _ = fitted
     with pytest.raises(ValueError, match="input_features is not equal"):
         reducer.get_feature_names_out([f"z{i}" for i in range(16)])
+
+
+# ------------------------------------------------------- kept input columns
+
+
+def _standardised_on(train, columns):
+    """Columns standardised with the training rows' mean and (ddof=0) std."""
+    mean, std = train[columns].mean(), train[columns].std(ddof=0)
+    return lambda rows: ((rows[columns] - mean) / std).to_numpy()
+
+
+def test_keep_inputs_appends_standardised_inputs_after_the_scores(data, fitted):
+    X, _ = data
+    _, scores = fitted
+    train, new = X.iloc[:300], X.iloc[300:]
+    reducer = FactorReducer(groups=GROUPS, keep_inputs=True).fit(train)
+    plain = FactorReducer(groups=GROUPS).fit(train)
+
+    names = reducer.get_feature_names_out().tolist()
+    inputs = [f"{g}__{c}" for g, columns in GROUPS.items() for c in columns]
+    assert names == ["a_f1", "a_f2", "b_f1", "b_f2"] + inputs
+    standardise = _standardised_on(train, GROUPS["a"] + GROUPS["b"])
+    for rows in (train, new):  # new rows use the training mean and std
+        out = reducer.transform(rows)
+        assert out.shape == (len(rows), 4 + 16)
+        np.testing.assert_allclose(out[:, :4], plain.transform(rows), atol=1e-12)
+        np.testing.assert_allclose(out[:, 4:], standardise(rows), atol=1e-12)
+    np.testing.assert_allclose(reducer.transform(train)[:, 4:].std(axis=0), 1.0)
+
+
+def test_kept_inputs_follow_each_groups_columns(data):
+    X, _ = data
+    groups = {"b": ["b5", "b1", "b0"], "a": ["a2", "a0", "a1", "a3"]}
+    reducer = FactorReducer(groups=groups, n_factors=1, keep_inputs=True)
+    out = reducer.fit_transform(X)
+
+    names = reducer.get_feature_names_out().tolist()
+    assert names[:2] == ["b_f1", "a_f1"]
+    assert sorted(names[2:]) == sorted(
+        f"{g}__{c}" for g, columns in groups.items() for c in columns
+    )
+    for position, name in enumerate(names[2:], start=2):
+        column = name.split("__")[1]
+        expected = _standardised_on(X, [column])(X)[:, 0]
+        np.testing.assert_allclose(out[:, position], expected, atol=1e-12)
+
+
+def test_kept_inputs_without_column_names_are_named_by_position(data):
+    X, _ = data
+    reducer = FactorReducer(n_factors=2, keep_inputs=True).fit(X.to_numpy())
+    names = reducer.get_feature_names_out().tolist()
+    assert names == ["x_f1", "x_f2"] + [f"x__x{p}" for p in range(16)]
+    assert reducer.get_feature_names_out([f"x{p}" for p in range(16)]).tolist() == (
+        names
+    )
+    assert reducer.transform(X.to_numpy()).shape == (len(X), len(names))
+
+
+def test_kept_inputs_in_pandas_output(data):
+    X, _ = data
+    X = X.set_index(pd.RangeIndex(100, 100 + len(X)))
+    reducer = FactorReducer(groups=GROUPS, keep_inputs=True)
+    plain = reducer.fit_transform(X)
+    frame = reducer.set_output(transform="pandas").transform(X)
+
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == reducer.get_feature_names_out().tolist()
+    assert frame.index.equals(X.index)
+    np.testing.assert_array_equal(frame.to_numpy(), plain)
+    np.testing.assert_allclose(
+        frame["b__b3"], (X["b3"] - X["b3"].mean()) / X["b3"].std(ddof=0)
+    )
+
+
+def test_constant_columns_are_not_kept(data):
+    X, _ = data
+    X = X.assign(a3=7.0)
+    reducer = FactorReducer(groups=GROUPS, keep_inputs=True)
+    with pytest.warns(FactorAnalysisWarning, match=r"\['a3'\]"):
+        out = reducer.fit_transform(X)
+
+    names = reducer.get_feature_names_out().tolist()
+    assert "a__a3" not in names and "a__a2" in names
+    assert out.shape == (len(X), sum(reducer.n_factors_.values()) + 15)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_keep_inputs_must_be_a_boolean(data, value):
+    X, _ = data
+    with pytest.raises(
+        TypeError, match=f"keep_inputs must be True or False; got {value!r}"
+    ):
+        FactorReducer(groups=GROUPS, keep_inputs=value).fit(X)
