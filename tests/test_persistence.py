@@ -28,14 +28,24 @@ from sklearn_hiss import FactorReducer, HiSSClassifier, SOMPseudoLabeler
 from sklearn_hiss._persistence import load_model, save_model
 from sklearn_hiss.datasets import make_hierarchical_classification
 
+# One network trained a fixed number of epochs with the threshold 0.5: what
+# these models are made of matters less here than that they round-trip. The
+# estimator's defaults (five cross-fitted networks, early stopping, tuned
+# thresholds) are the "default" model below.
 TINY = dict(
     shared_units=(16,),
     local_units=(8,),
     task_units=(8,),
     max_epochs=3,
     learning_rate=0.01,
+    early_stopping=False,
+    decision_threshold=0.5,
+    n_networks=1,
     random_state=0,
 )
+# Every other setting at its default; max_epochs stays below patience, so each
+# network runs its 3 epochs and warns that early stopping never ended it.
+DEFAULT = dict(shared_units=(16,), local_units=(8,), max_epochs=3, random_state=0)
 FAST_SOM = SOMPseudoLabeler(n_clusters=4, n_iterations=200)
 
 
@@ -59,7 +69,7 @@ def hiss_pipeline(X, Y):
             (
                 "hiss",
                 HiSSClassifier(
-                    pseudo_labels="passthrough", early_stopping=True, **TINY
+                    pseudo_labels="passthrough", **{**TINY, "early_stopping": True}
                 ),
             ),
         ]
@@ -82,7 +92,8 @@ def frame_pipeline(X, Y):
         ]
     )
     hiss = HiSSClassifier(
-        pseudo_labels=KMeans(n_clusters=3, n_init=2), decision_threshold="f1", **TINY
+        pseudo_labels=KMeans(n_clusters=3, n_init=2),
+        **{**TINY, "decision_threshold": "f1"},
     )
     pipe = Pipeline([("columns", columns), ("range", MinMaxScaler()), ("hiss", hiss)])
     return pipe.fit(frame, pd.DataFrame(Y, columns=list("pqrs"))), frame
@@ -107,12 +118,18 @@ def mixed_labels(X, Y):
     )
 
 
+def default(X, Y):
+    with pytest.warns(ConvergenceWarning):
+        return HiSSClassifier(**DEFAULT).fit(X, Y)
+
+
 @pytest.fixture(scope="module")
 def models(data):
     X, Y = data
     fitted, frame = frame_pipeline(X, Y)
     return {
         "bare": (bare(X, Y), X),
+        "default": (default(X, Y), X),
         "pipeline": (hiss_pipeline(X, Y), X),
         "frame": (fitted, frame),
         "strings": (string_target(X, Y), X),
@@ -132,7 +149,7 @@ def assert_same_predictions(first, second, X):
 # -------------------------------------------------------------- pickle and joblib
 
 
-@pytest.mark.parametrize("name", ["bare", "pipeline", "frame"])
+@pytest.mark.parametrize("name", ["bare", "default", "pipeline", "frame"])
 def test_pickle_and_joblib_round_trips(models, name, tmp_path):
     model, X = models[name]
     assert_same_predictions(model, pickle.loads(pickle.dumps(model)), X)
@@ -144,7 +161,8 @@ def cuda_tagged_pickle(model, monkeypatch):
     """Pickle ``model`` as if trained on a GPU: every tensor tagged ``cuda:0``."""
     on_gpu = pickle.loads(pickle.dumps(model))
     on_gpu.device = "cuda"
-    on_gpu.net_.device = "cuda"
+    for net in on_gpu.networks_:
+        net.device = "cuda"
     with monkeypatch.context() as patch:
         registry = [(-1, lambda storage: "cuda:0", lambda storage, location: None)]
         registry += torch.serialization._package_registry
@@ -167,6 +185,23 @@ def test_a_model_pickled_on_cuda_loads_on_a_cpu_only_machine(models, data, monke
     assert refit.net_.device == "cpu"
 
 
+def test_every_network_of_a_cuda_pickle_loads_on_a_cpu_only_machine(data, monkeypatch):
+    X, Y = data
+    # Without validation needs every network trains on all rows, each from its
+    # own seed.
+    model = HiSSClassifier(**{**TINY, "n_networks": 3})
+    payload = cuda_tagged_pickle(model.fit(X, Y), monkeypatch)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning, match="(?i)cuda"):
+        loaded = pickle.loads(payload)
+    assert loaded.device == "cpu" and len(loaded.networks_) == 3
+    for net in loaded.networks_:
+        assert torch.device(net.device).type == "cpu"
+        assert all(p.device.type == "cpu" for p in net.module_.parameters())
+    assert_same_predictions(model, loaded, X)
+    np.testing.assert_array_equal(loaded.thresholds_, model.thresholds_)
+
+
 def test_the_cuda_tags_are_real(models, monkeypatch):
     """Without skorch's map_location, the tagged tensors would not load here."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -184,7 +219,9 @@ def test_the_cuda_tags_are_real(models, monkeypatch):
 # --------------------------------------------------------------- safe model files
 
 
-@pytest.mark.parametrize("name", ["bare", "pipeline", "frame", "strings", "mixed"])
+@pytest.mark.parametrize(
+    "name", ["bare", "default", "pipeline", "frame", "strings", "mixed"]
+)
 def test_safe_files_predict_exactly_like_the_original(models, name, tmp_path):
     model, X = models[name]
     path = save_model(model, tmp_path / "model.hiss")
@@ -213,6 +250,66 @@ def test_a_loaded_model_is_complete(models, data, tmp_path):
     assert optimizer[0]["exp_avg"].abs().sum() > 0  # Adam's moments came along
     refit = clone(loaded).fit(X, Y)
     assert_same_predictions(refit, clone(model).fit(X, Y), X)
+
+
+def test_a_default_model_keeps_every_network_and_its_thresholds(models, tmp_path):
+    model, X = models["default"]
+    assert len(model.networks_) == 5
+    assert not np.allclose(model.thresholds_, 0.5)  # tuned out of fold
+    from_file = load_model(save_model(model, tmp_path / "model.hiss"))
+    for loaded in (from_file, pickle.loads(pickle.dumps(model))):
+        assert len(loaded.networks_) == len(model.networks_)
+        assert loaded.net_ is loaded.networks_[0]
+        assert loaded.history_ is loaded.networks_[0].history
+        assert loaded.n_iter_ == model.n_iter_
+        np.testing.assert_array_equal(loaded.thresholds_, model.thresholds_)
+        assert_same_predictions(model, loaded, X)
+        for ours, theirs in zip(loaded.networks_, model.networks_):
+            for key, value in theirs.module_.state_dict().items():
+                assert torch.equal(ours.module_.state_dict()[key], value), key
+            assert (
+                ours.history[:, "valid_roc_auc"] == theirs.history[:, "valid_roc_auc"]
+            )
+    # The networks differ (each held out its own fold), so the mean is no copy.
+    first, second = (net.module_.output.weight for net in model.networks_[:2])
+    assert not torch.equal(first, second)
+
+
+def default_fitted_on(n_rows):
+    """A default model (no SOM: it keeps its rows' labels_ by design) and its X."""
+    X, Y = make_hierarchical_classification(
+        n_samples=n_rows, n_features=6, tasks=(2, 2), random_state=0
+    )
+    with pytest.warns(ConvergenceWarning):
+        return HiSSClassifier(pseudo_labels=None, **DEFAULT).fit(X, Y), X
+
+
+@pytest.fixture(scope="module")
+def small_and_large():
+    """Default models fitted on 150 and on 3000 rows: the same networks."""
+    return default_fitted_on(150), default_fitted_on(3000)
+
+
+def test_a_model_file_holds_no_training_rows(small_and_large, tmp_path):
+    (small, _), (large, X_large) = small_and_large
+    sizes = [
+        os.path.getsize(save_model(model, tmp_path / f"{name}.hiss"))
+        for name, model in [("small", small), ("large", large)]
+    ]
+    assert sizes[1] - sizes[0] < 0.05 * X_large.nbytes
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="HiSSClassifier.fit leaves each network's validation rows in "
+    "net.train_split (predefined_split) and the last validation logits in "
+    "ValidationROCAUC, so a pickle carries the training rows (fix in "
+    "_classifier.py / _skorch.py pending)",
+)
+def test_a_pickle_holds_no_training_rows(small_and_large):
+    (small, _), (large, X_large) = small_and_large
+    growth = len(pickle.dumps(large)) - len(pickle.dumps(small))
+    assert growth < 0.05 * X_large.nbytes
 
 
 def test_loading_leaves_the_global_torch_random_state_alone(models, tmp_path):
@@ -251,26 +348,28 @@ def state_entry(node, key):
     raise KeyError(key)
 
 
+@pytest.mark.parametrize("name", ["bare", "default"])
 def test_a_safe_file_of_a_cuda_model_loads_on_a_cpu_only_machine(
-    models, tmp_path, monkeypatch
+    models, name, tmp_path, monkeypatch
 ):
-    model, X = models["bare"]
+    model, X = models[name]
 
     def on_cuda(document):
         root = document["root"]
         for pair in root["state"]["__dict__"]:
             if pair[0] == "device":
                 pair[1] = "cuda"
-        settings = state_entry(state_entry(root, "net_"), "settings")
-        for pair in settings["__dict__"]:
-            if pair[0] == "device":
-                pair[1] = "cuda"
+        for net in state_entry(root, "networks_"):
+            for pair in state_entry(net, "settings")["__dict__"]:
+                if pair[0] == "device":
+                    pair[1] = "cuda"
 
     path = rewrite(save_model(model, tmp_path / "model.hiss"), on_cuda)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.warns(DeviceWarning, match="no CUDA devices"):
         loaded = load_model(path)
-    assert loaded.device == "cpu" and loaded.net_.device == "cpu"
+    assert loaded.device == "cpu"
+    assert [net.device for net in loaded.networks_] == ["cpu"] * len(model.networks_)
     assert_same_predictions(model, loaded, X)
 
 
@@ -379,7 +478,7 @@ def test_files_naming_code_are_refused(models, tmp_path, tamper, message):
         ({"__reduce__": ["os.system", ["touch x"]]}, "an unknown node"),
         ({"__values__": ["x"], "dtype": "V8", "shape": [1]}, "cannot hold"),
         ({"__type__": "object"}, "a model file cannot hold"),
-        ({"__ref__": 7}, "unknown object 7"),
+        ({"__ref__": 10**6}, "unknown object 1000000"),
         ({"__array__": "999"}, "missing array '999'"),
     ],
 )
