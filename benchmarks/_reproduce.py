@@ -82,12 +82,16 @@ PAPER_PARAMS = {
     "early_stopping": False,
     "class_weight": None,
     "decision_threshold": 0.5,
+    "n_networks": 1,
+    "inputs": "factors",
 }
 
 # The defaults proposed by search_defaults.py (see its log: round 1 chose
 # inputs, alpha and task_units; round 2 stop_on; five cross-fitted members from
-# the outer folds of round 1), in the terms of hiss_pipeline(): estimator
-# parameters plus the benchmark-only "inputs", "stop_on" and "members".
+# the outer folds of round 1), in the search's own terms: estimator parameters
+# plus the search-time "inputs", "stop_on" and "members". The estimator now has
+# them built in (keep_inputs=True on the FactorReducer, scoring="roc_auc",
+# n_networks=5), so the default pipeline is hiss_pipeline(bunch, seed).
 PROPOSED_PARAMS = {
     "early_stopping": True,
     "class_weight": "balanced",
@@ -145,9 +149,13 @@ def splits(n_rows, protocol, quick=False):
 def hiss_pipeline(bunch, seed, **params):
     """FactorReducer -> SOMPseudoLabeler -> HiSSClassifier, as the paper builds it.
 
-    ``params`` go to the HiSSClassifier; the special key ``"inputs"`` set to
-    ``"factors+raw"`` feeds the network the standardised raw columns beside the
-    factor scores (the SOM still clusters the factor scores), ``"stop_on"`` set
+    ``params`` go to the HiSSClassifier. The special key ``"inputs"`` chooses
+    what the network sees: ``"factors+inputs"`` (the default, the recommended
+    pipeline) the factor scores and the standardised inputs from
+    ``FactorReducer(keep_inputs=True)``, clustered together by the SOM;
+    ``"factors"`` the factor scores only, as in the paper; ``"factors+raw"``
+    (the search's version) both, with the SOM clustering the factor scores
+    only. The search-time keys: ``"stop_on"`` set
     to ``"auroc"`` stops early on the mean validation AUROC over sub-tasks
     instead of the validation loss, ``"extras"`` (a dict)
     adds a :class:`NetworkExtras` callback, and ``"members"`` (an int > 1)
@@ -156,7 +164,7 @@ def hiss_pipeline(bunch, seed, **params):
     params = dict(params)
     extras = params.pop("extras", None)
     members = params.pop("members", 1)
-    inputs = params.pop("inputs", "factors")
+    inputs = params.pop("inputs", "factors+inputs")
     stop_on = params.pop("stop_on", "loss")
     callbacks = [NetworkExtras(**extras)] if extras else []
     if stop_on == "auroc" and params.get("early_stopping"):
@@ -176,9 +184,10 @@ def hiss_pipeline(bunch, seed, **params):
         ]
     if callbacks:
         params["callbacks"] = callbacks
-    if inputs == "factors":
+    if inputs in ("factors", "factors+inputs"):
+        keep = inputs == "factors+inputs"
         steps = [
-            ("factors", FactorReducer(groups=bunch.feature_groups)),
+            ("factors", FactorReducer(groups=bunch.feature_groups, keep_inputs=keep)),
             ("clusters", SOMPseudoLabeler(random_state=seed)),
         ]
     else:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_validate
 from sklearn.multioutput import MultiOutputClassifier
@@ -41,8 +42,10 @@ _SHOWN_HISS_PARAMS = (
     "alpha",
     "max_epochs",
     "early_stopping",
+    "scoring",
     "class_weight",
     "decision_threshold",
+    "n_networks",
 )
 # --quick: a smoke run that finishes in seconds; its numbers mean nothing.
 _QUICK = {"n_rows": 300, "cv": 2, "max_epochs": 5, "n_trees": 10}
@@ -63,8 +66,10 @@ def run_demo(*, cv=None, seed=0, quick=False, progress=True, stream=None):
     - ``GaussianNB``, ``LogisticRegression`` (after a ``StandardScaler``,
       ``max_iter=1000``) and ``RandomForest`` (``n_estimators=100``), each as one
       model per sub-task (a ``MultiOutputClassifier``), on the raw features;
-    - ``HiSS``: the pipeline FactorReducer -> SOMPseudoLabeler -> HiSSClassifier
-      with the classifier's default parameters, one model for every sub-task.
+    - ``HiSS``: the recommended pipeline, FactorReducer (keeping its
+      standardised inputs beside the factor scores) -> SOMPseudoLabeler ->
+      HiSSClassifier with the classifier's default parameters, one model for
+      every sub-task.
 
     Parameters
     ----------
@@ -76,7 +81,8 @@ def run_demo(*, cv=None, seed=0, quick=False, progress=True, stream=None):
     quick : bool, default=False
         A smoke run: 300 random rows, 2 folds, 5 epochs, 10 trees per forest.
         The factor step's warnings about columns that are constant in so
-        small a sample are silenced.
+        small a sample, and early stopping's about 5 epochs being too few, are
+        silenced.
     progress : bool, default=True
         Write one line per model and fold, with the elapsed time, to `stream`.
     stream : file-like or None, default=None
@@ -151,6 +157,9 @@ def _expected_warnings_silenced(quick):
                 message=".*constant training columns",
                 category=FactorAnalysisWarning,
             )
+            warnings.filterwarnings(
+                "ignore", message=".*raise max_epochs", category=ConvergenceWarning
+            )
         yield
 
 
@@ -182,12 +191,16 @@ def _models(bunch, seed, settings):
 
 
 def _hiss_pipeline(bunch, seed, max_epochs):
-    """FactorReducer -> SOMPseudoLabeler -> HiSSClassifier with its defaults."""
+    """The recommended pipeline: HiSSClassifier at its defaults.
+
+    The factor step keeps its standardised inputs beside the scores, so the
+    network sees every input; the SOM clusters scores and inputs together.
+    """
     from ._classifier import HiSSClassifier  # imports torch
 
     pipe = Pipeline(
         [
-            ("factors", FactorReducer(groups=bunch.feature_groups)),
+            ("factors", FactorReducer(groups=bunch.feature_groups, keep_inputs=True)),
             ("clusters", SOMPseudoLabeler(random_state=seed)),
             (
                 "hiss",
@@ -289,9 +302,10 @@ def _hiss_input(fitted_pipes):
     factors = sorted({sum(p["factors"].n_factors_.values()) for p in fitted_pipes})
     clusters = sorted({p["clusters"].n_clusters_ for p in fitted_pipes})
     n_in = fitted_pipes[0]["factors"].n_features_in_
+    kept = " and those features standardised," * fitted_pipes[0]["factors"].keep_inputs
     return (
-        f"factor scores of the {n_in} raw features ({_span(factors)} factors) and a "
-        f"SOM pseudo-label ({_span(clusters)} clusters), both fitted on each "
+        f"factor scores of the {n_in} raw features ({_span(factors)} factors){kept} "
+        f"and a SOM pseudo-label ({_span(clusters)} clusters), all fitted on each "
         "training fold"
     )
 
