@@ -23,6 +23,8 @@ from sklearn_hiss._factor import FactorAnalysisWarning
 from sklearn_hiss.datasets import make_hierarchical_classification
 from sklearn_hiss.metrics import UndefinedSubtaskMetricWarning, per_task_scorers
 
+# One network, a fixed number of epochs and the threshold 0.5, so that each
+# test switches on only the validation needs it is about.
 TINY = dict(
     shared_units=(8,),
     local_units=(8,),
@@ -30,9 +32,14 @@ TINY = dict(
     max_epochs=3,
     learning_rate=0.01,
     pseudo_labels=None,
+    early_stopping=False,
+    decision_threshold=0.5,
+    n_networks=1,
     random_state=0,
 )
 FAST_SOM = SOMPseudoLabeler(n_clusters=4, n_iterations=200)
+# A sub-task left with one class by the few rows a test keeps.
+FEW_CLASSES = "ignore:Y column .*(has a single class|every labeled entry)"
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +294,7 @@ def test_empty_short_and_mismatched_inputs(data, rows_x, rows_y, message):
         tiny().fit(X[:rows_x], Y[:rows_y])
 
 
-@pytest.mark.filterwarnings("ignore:Y column .* has a single class")
+@pytest.mark.filterwarnings(FEW_CLASSES)
 @pytest.mark.filterwarnings("ignore::sklearn_hiss.FactorAnalysisWarning")
 def test_too_few_rows_for_the_som_and_the_factors(data):
     X, Y = data
@@ -296,10 +303,65 @@ def test_too_few_rows_for_the_som_and_the_factors(data):
     assert clf.predict(X[:3]).shape == (3, 4)
     with pytest.raises(ValueError, match="leaves no validation"):
         tiny(early_stopping=True).fit(X[:3], Y[:3])
+    with pytest.raises(ValueError, match=r"n_networks=5 .*at least 10 samples; got 3"):
+        tiny(early_stopping=True, n_networks=5).fit(X[:3], Y[:3])
     with pytest.raises(ValueError, match="minimum of 2 is required"):
         SOMPseudoLabeler().fit(X[:1])
     with pytest.raises(ValueError, match="only 3 training rows"):
         FactorReducer(n_factors=4).fit(X[:3])
+
+
+_VALIDATION_NEEDS = ("early_stopping", "decision_threshold")
+
+
+@pytest.mark.parametrize(
+    "needs",
+    [
+        {"early_stopping": True},
+        {"decision_threshold": "f1"},
+        {},  # the defaults need both
+    ],
+    ids=["early_stopping", "f1", "defaults"],
+)
+@pytest.mark.filterwarnings(FEW_CLASSES)
+@pytest.mark.parametrize("n_networks, n_rows", [(5, 9), (2, 3), (40, 79)])
+def test_more_networks_than_the_rows_allow_is_a_clear_error(
+    data, needs, n_networks, n_rows
+):
+    X, Y = data
+    params = {**TINY, "n_networks": n_networks}
+    if not needs:
+        params = {k: v for k, v in params.items() if k not in _VALIDATION_NEEDS}
+    clf = HiSSClassifier(**{**params, **needs})
+    message = (
+        rf"n_networks={n_networks} trains each network on all rows but one of "
+        rf"{n_networks} folds, which needs at least {2 * n_networks} samples; got "
+        rf"{n_rows} samples\. Give more rows or lower n_networks\."
+    )
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X[:n_rows], Y[:n_rows])
+    assert not hasattr(clf, "networks_")
+
+
+@pytest.mark.filterwarnings(FEW_CLASSES)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_fewest_rows_that_cross_fitting_allows(data):
+    X, Y = data
+    clf = tiny(early_stopping=True, decision_threshold="f1", n_networks=5)
+    clf.fit(X[:10], Y[:10])
+    assert len(clf.networks_) == 5
+    assert_probabilities(clf.predict_proba(X), len(X))
+
+
+@pytest.mark.filterwarnings(FEW_CLASSES)
+def test_networks_without_validation_needs_train_on_every_row(data):
+    X, Y = data
+    clf = tiny(n_networks=4).fit(X[:3], Y[:3])  # fewer rows than networks
+    assert len(clf.networks_) == 4
+    assert clf.n_iter_ == 3
+    weights = [net.module_.output.weight for net in clf.networks_]
+    assert not any(torch.equal(weights[0], w) for w in weights[1:])  # own seeds
+    assert_probabilities(clf.predict_proba(X), len(X))
 
 
 def test_constant_and_duplicated_columns(data):
@@ -419,13 +481,47 @@ def test_early_stopping_in_a_grid_search_validates_on_the_training_fold(data):
         assert len(valid) == round(0.1 * len(rows))
 
 
+def row_ids(standardised, rows):
+    """Invert the standardisation that fit learned on exactly ``rows``."""
+    return np.round(rows.std() * np.asarray(standardised) + rows.mean()).astype(int)
+
+
+def test_cross_fitted_networks_validate_on_folds_of_the_training_fold(data):
+    X, Y = data
+    ids = np.arange(len(X), dtype=float)
+    Xi = np.column_stack([ids, X])
+    RECORDED.clear()
+    search = GridSearchCV(
+        tiny(
+            early_stopping=True, n_networks=3, max_epochs=2, callbacks=[RecordSplits()]
+        ),
+        {"alpha": [0.0]},
+        cv=KFold(2),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(Xi, Y)
+    folds = [ids[60:], ids[:60], ids]  # training rows of fold 1, fold 2, refit
+    assert len(RECORDED) == 3 * 3
+    for fit_number, rows in enumerate(folds):
+        networks = RECORDED[3 * fit_number : 3 * fit_number + 3]
+        validated = [row_ids(valid, rows) for _, valid in networks]
+        # Every training row validates exactly one network, and only it.
+        assert sorted(np.concatenate(validated)) == sorted(rows.astype(int))
+        assert {len(v) for v in validated} == {len(rows) // 3}
+        for (train, _), valid in zip(networks, validated):
+            trained = row_ids(train, rows)
+            assert not set(trained) & set(valid)
+            assert sorted(np.concatenate([trained, valid])) == sorted(rows)
+
+
 class RecordValidationLabels(Callback):
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if len(net.history) == 1:
             RECORDED.append(dataset_valid.targets["y"].numpy())
 
 
-@pytest.mark.filterwarnings("ignore:Y column .* has a single class")
+@pytest.mark.filterwarnings(FEW_CLASSES)
 @pytest.mark.parametrize("random_state", [0, 1, 2, 3])
 def test_validation_split_of_mostly_unlabeled_data_holds_labeled_rows(
     data, random_state
@@ -447,6 +543,29 @@ def test_validation_split_of_mostly_unlabeled_data_holds_labeled_rows(
     assert len(valid_labels) == 12
     assert (valid_labels >= 0).any(axis=1).sum() == 1  # 10% of the labeled rows
     assert np.all(np.asarray(clf.history_[:, "valid_loss"]) > 0)
+
+
+@pytest.mark.filterwarnings(FEW_CLASSES)
+def test_every_network_validates_on_labeled_rows_of_mostly_unlabeled_data(data):
+    X, Y = data
+    Y = Y.copy()
+    Y[6:] = -1  # 6 labeled rows out of 120
+    RECORDED.clear()
+    clf = tiny(
+        early_stopping=True,
+        decision_threshold="f1",
+        n_networks=3,
+        patience=1,
+        callbacks=[RecordValidationLabels()],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, Y)
+    assert len(RECORDED) == 3
+    for valid_labels in RECORDED:  # labeled rows are dealt out first
+        assert len(valid_labels) == 40
+        assert (valid_labels >= 0).any(axis=1).sum() == 2
+    assert np.isfinite(clf.thresholds_).all()
 
 
 def test_early_stopping_when_every_subtask_has_one_class(data):
@@ -489,6 +608,35 @@ def test_keyboard_interrupt_escapes_searches_and_keeps_the_old_model(
     before = model.predict_proba(X)
     with pytest.raises(KeyboardInterrupt):
         model.set_params(callbacks=[InterruptSecondEpoch()]).fit(X, Y)
+    for p, q in zip(before, model.predict_proba(X)):
+        np.testing.assert_array_equal(p, q)
+
+
+class InterruptSecondNetwork(Callback):
+    """Raise KeyboardInterrupt in the first epoch of the second network."""
+
+    def __init__(self):
+        self.networks_begun = 0
+
+    def on_train_begin(self, net, **kwargs):
+        self.networks_begun += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.networks_begun == 2:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_interrupt_between_networks_keeps_the_old_model(data):
+    X, Y = data
+    model = tiny(n_networks=3, early_stopping=True).fit(X, Y)
+    networks, before = list(model.networks_), model.predict_proba(X)
+    thresholds = model.thresholds_.copy()
+
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(callbacks=[InterruptSecondNetwork()]).fit(X, Y)
+    assert model.networks_ == networks
+    np.testing.assert_array_equal(model.thresholds_, thresholds)
     for p, q in zip(before, model.predict_proba(X)):
         np.testing.assert_array_equal(p, q)
 
