@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.utils import to_tensor
@@ -143,7 +143,19 @@ def _subtask_roc_auc(codes, probas):
     if len(present) < 2:
         return np.nan
     classes = present[1:] if len(present) == 2 else present
-    return np.mean([roc_auc_score(truth == c, probas[:, c]) for c in classes])
+    return np.mean([_roc_auc(truth == c, probas[:, c]) for c in classes])
+
+
+def _roc_auc(positive, scores):
+    """ROC AUC from ranks (the Mann-Whitney U statistic), ties counted half.
+
+    scikit-learn's ``roc_auc_score`` gives the same value but validates its
+    input at every call, which cost more than training in an epoch.
+    """
+    ranks = rankdata(scores)
+    n_pos = positive.sum()
+    n_neg = len(positive) - n_pos
+    return (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 class HiSSNet(NeuralNet):

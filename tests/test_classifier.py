@@ -19,6 +19,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.callbacks import Callback
 
 from sklearn_hiss import HiSSClassifier, SOMPseudoLabeler
+from sklearn_hiss._skorch import _subtask_roc_auc
 from sklearn_hiss.datasets import make_hierarchical_classification
 
 FAST_SOM = SOMPseudoLabeler(n_clusters=4, n_iterations=300)
@@ -533,3 +534,17 @@ def _expected_failures(estimator):
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_validation_roc_auc_matches_scikit_learn_with_ties_and_multiclass():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(-1, 3, size=400)  # -1: unlabeled
+    probas = np.round(rng.dirichlet([1, 1, 1], size=400), 1)  # many ties
+    probas[:, 2] = 1 - probas[:, :2].sum(axis=1)
+    labeled = codes >= 0
+    expected = roc_auc_score(codes[labeled], probas[labeled], multi_class="ovr")
+    assert _subtask_roc_auc(codes, probas) == pytest.approx(expected, abs=1e-12)
+    binary = np.where(codes == 2, 1, codes)
+    expected = roc_auc_score(binary[labeled], probas[labeled, 1])
+    assert _subtask_roc_auc(binary, probas) == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(_subtask_roc_auc(np.zeros(5, dtype=int), probas[:5]))
