@@ -33,6 +33,8 @@ from sklearn_hiss._targets import complete_binary_classes
 from sklearn_hiss.datasets import make_hierarchical_classification
 
 ROOT = Path(__file__).resolve().parents[1]
+# One network, a fixed number of epochs and the threshold 0.5: these faults are
+# about labels, settings and files, not about how the model validates.
 TINY = dict(
     shared_units=(8,),
     local_units=(8,),
@@ -40,6 +42,9 @@ TINY = dict(
     max_epochs=3,
     learning_rate=0.01,
     pseudo_labels=None,
+    early_stopping=False,
+    decision_threshold=0.5,
+    n_networks=1,
     random_state=0,
 )
 FAST_SOM = SOMPseudoLabeler(n_clusters=4, n_iterations=100)
@@ -295,6 +300,24 @@ def test_a_missing_gpu_is_named_at_the_start_of_fit(frames, monkeypatch, device)
     with pytest.raises(ValueError, match=r"sees no CUDA GPU.*device='cpu'"):
         clf.fit(X, Y)
     assert RecordingClusterer.calls == []
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_too_few_rows_for_the_default_networks_names_the_fix_and_it_works(frames):
+    X, Y = frames
+    X, Y = X.iloc[:8], Y.iloc[:8]
+    defaults = {
+        k: v
+        for k, v in TINY.items()
+        if k not in ("early_stopping", "decision_threshold", "n_networks")
+    }
+    with pytest.raises(ValueError, match=r"got 8 samples\. .*lower n_networks\."):
+        HiSSClassifier(**defaults).fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few rows, few classes
+        clf = HiSSClassifier(n_networks=4, **defaults).fit(X, Y)
+    assert len(clf.networks_) == 4
+    assert clf.predict(X).shape == Y.shape
 
 
 def test_zero_weights_are_still_allowed(frames):
