@@ -35,6 +35,7 @@ INDICATORS = {"int": [0, 1], "bool": [False, True]}
 # The only errors a well-typed but unlucky draw may raise, with their messages.
 DOCUMENTED_ERRORS = re.compile(
     "has no labeled entry|at least 2 samples|leaves no validation"
+    "|Give more rows or lower n_networks"
 )
 
 
@@ -77,6 +78,8 @@ estimator_settings = st.fixed_dictionaries(
         "decision_threshold": st.sampled_from([0.5, "f1"]),
         "class_weight": st.sampled_from([None, "balanced"]),
         "batch_size": st.integers(1, 64),
+        "n_networks": st.integers(1, 3),
+        "scoring": st.sampled_from(["roc_auc", "loss"]),
     }
 )
 
@@ -158,8 +161,10 @@ def test_a_single_target_is_an_ordinary_classifier(problem, params):
 def test_the_unit_of_the_features_does_not_matter(problem, exponent):
     X, Y, main_tasks, _ = problem
     # A power of two rescales exactly, so the standardised inputs are equal.
+    # Two networks (defaults otherwise): the folds, the early stopping and the
+    # tuned thresholds must not depend on the unit either.
     fits = [
-        fit_or_documented_error(tiny_classifier(main_tasks), features, Y)
+        fit_or_documented_error(tiny_classifier(main_tasks, n_networks=2), features, Y)
         for features in (X, X * 2.0**exponent)
     ]
     if fits[0] is None:
@@ -167,6 +172,7 @@ def test_the_unit_of_the_features_does_not_matter(problem, exponent):
     scaled = fits[1].predict_proba(X * 2.0**exponent)
     for p, q in zip(fits[0].predict_proba(X), scaled):
         np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(fits[0].thresholds_, fits[1].thresholds_)
 
 
 @st.composite
@@ -209,7 +215,15 @@ def test_som_labels_are_cells_of_its_grid(X, n_clusters):
     np.testing.assert_array_equal(out[:, -1], som.labels_)
 
 
-def test_the_documented_errors_are_the_ones_raised():
-    X = np.zeros((3, 2))
+@pytest.mark.parametrize(
+    "y, params",
+    [
+        ([np.nan, np.nan, np.nan], {"n_networks": 1}),
+        ([0, 1, 0], {"n_networks": 2}),
+        ([0, 1, 0], {"n_networks": 1, "early_stopping": True}),
+    ],
+)
+def test_the_documented_errors_are_the_ones_raised(y, params):
+    X = np.random.default_rng(0).normal(size=(3, 2))
     with pytest.raises(ValueError, match=DOCUMENTED_ERRORS):
-        tiny_classifier(None).fit(X, [np.nan, np.nan, np.nan])
+        tiny_classifier(None, pseudo_labels=None, **params).fit(X, y)
