@@ -17,7 +17,16 @@ from sklearn_hiss import FactorReducer, HiSSClassifier, SOMPseudoLabeler
 from sklearn_hiss.datasets import make_hierarchical_classification
 from sklearn_hiss.metrics import per_task_scorers
 
-SMALL_NET = dict(shared_units=(16,), local_units=(8,), task_units=(8,), max_epochs=5)
+# One network trained a fixed 5 epochs: these tests are about the pipeline
+# inside model selection, not about the classifier's validation.
+SMALL_NET = dict(
+    shared_units=(16,),
+    local_units=(8,),
+    task_units=(8,),
+    max_epochs=5,
+    early_stopping=False,
+    n_networks=1,
+)
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +180,94 @@ def test_pickled_pipeline_predicts_the_same(bunch, fitted):
         restored["clusters"].predict(restored["factors"].transform(X)),
         fitted["clusters"].predict(fitted["factors"].transform(X)),
     )
+
+
+# ------------------------------------------------ the recommended pipeline
+
+
+def recommended_pipeline(bunch):
+    """FactorReducer keeping its inputs -> SOM -> HiSSClassifier's defaults.
+
+    Only the widths and the length of training are cut down, so that the
+    five cross-fitted networks train in about a second.
+    """
+    return Pipeline(
+        [
+            (
+                "factors",
+                FactorReducer(groups=bunch.feature_groups, keep_inputs=True),
+            ),
+            (
+                "clusters",
+                SOMPseudoLabeler(n_clusters=4, n_iterations=300, random_state=0),
+            ),
+            (
+                "hiss",
+                HiSSClassifier(
+                    tasks=bunch.task_groups,
+                    pseudo_labels="passthrough",
+                    random_state=0,
+                    shared_units=(16,),
+                    local_units=(8,),
+                    max_epochs=20,
+                    patience=3,
+                ),
+            ),
+        ]
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_recommended_pipeline_fits_and_predicts(bunch):
+    pipe = recommended_pipeline(bunch).set_output(transform="pandas")
+    pipe.fit(bunch.data, bunch.target)
+    hiss, factors = pipe["hiss"], pipe["factors"]
+
+    n_factors = sum(factors.n_factors_.values())
+    kept = [f"{g}__{c}" for g, columns in bunch.feature_groups.items() for c in columns]
+    names = list(hiss.feature_names_in_)
+    assert names == [
+        *factors.get_feature_names_out()[:n_factors],
+        *kept,
+        "pseudo_label",
+    ]
+    assert hiss.n_features_in_ == n_factors + bunch.data.shape[1] + 1
+    assert len(hiss.networks_) == 5
+    assert np.isfinite(hiss.thresholds_).all()
+
+    X = bunch.data.head(7)
+    assert pipe.predict(X).shape == (7, 5)
+    probas = pipe.predict_proba(X)
+    assert len(probas) == 5
+    for proba in probas:
+        assert proba.shape == (7, 2)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # predict applies the thresholds tuned out of fold to these probabilities.
+    expected = np.column_stack(
+        [p[:, 1] > t for p, t in zip(probas, hiss.thresholds_)]
+    ).astype(int)
+    np.testing.assert_array_equal(pipe.predict(X), expected)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_recommended_pipeline_inside_cross_validate(bunch):
+    result = cross_validate(
+        recommended_pipeline(bunch),
+        bunch.data,
+        bunch.target,
+        cv=KFold(n_splits=2, shuffle=True, random_state=0),
+        scoring=per_task_scorers(),
+        return_estimator=True,
+        return_indices=True,
+        error_score="raise",
+    )
+    for metric in ("accuracy", "f1", "roc_auc"):
+        assert np.all(np.isfinite(result[f"test_{metric}"])), metric
+    folds = zip(result["estimator"], result["indices"]["train"])
+    for pipe, train in folds:
+        # Kept inputs are standardised with the training fold's statistics, so
+        # the network's input mean is 0 on them as on the factor scores.
+        np.testing.assert_allclose(
+            pipe["factors"].mean_, bunch.data.iloc[train].mean(axis=0), rtol=1e-12
+        )
+        np.testing.assert_allclose(pipe["hiss"].input_mean_, 0.0, atol=1e-6)
