@@ -21,9 +21,10 @@ from ._targets import check_numeric_features
 
 __all__ = ["SOMPseudoLabeler"]
 
-# Rows per block when assigning rows to their nearest cell: bounds the memory
-# of the distance matrix on very large inputs.
-_BLOCK_ROWS = 65_536
+# Rows per block when assigning rows to their nearest cell and when measuring
+# the map's errors: bounds the temporaries on very large inputs (a block of
+# 16,384 rows x 50 features in float64 is 6.25 MiB).
+_BLOCK_ROWS = 16_384
 _MIN_DEFAULT_ITERATIONS = 1_000
 _MAX_DEFAULT_ITERATIONS = 20_000
 _ITERATIONS_PER_ROW = 10
@@ -45,8 +46,12 @@ _MAX_MAGNITUDE = 1e150
 
 
 def _check_magnitude(X):
-    """Refuse training values whose squared distances overflow or vanish."""
-    magnitude = np.max(np.abs(X)) if X.size else 0.0
+    """Refuse training values whose squared distances overflow or vanish.
+
+    The map computes its distances in float64 whatever the dtype of `X`.
+    """
+    # max and min, not abs(X): no temporary as large as X.
+    magnitude = float(max(X.max(), -X.min())) if X.size else 0.0
     if magnitude > _MAX_MAGNITUDE or 0 < magnitude < 1 / _MAX_MAGNITUDE:
         raise ValueError(
             f"X holds values of magnitude {magnitude:.1e}, whose squared distances "
@@ -54,7 +59,6 @@ def _check_magnitude(X):
             "Standardise X first, e.g. with a StandardScaler in a Pipeline before "
             "SOMPseudoLabeler."
         )
-    return X
 
 
 def _nearest_cell(X, codebook):
@@ -75,6 +79,20 @@ def _nearest_cell(X, codebook):
         partial = cell_norms - 2.0 * (block @ cells.T)
         winners[start : start + _BLOCK_ROWS] = np.argmin(partial, axis=1)
     return winners
+
+
+def _blockwise_mean(metric, X):
+    """``metric(X)``, a mean over rows such as MiniSom's errors, block by block.
+
+    MiniSom's errors build several temporaries as large as `X` in float64;
+    on blocks of rows (each cast to float64) they stay small on millions of
+    rows, and the mean is the same.
+    """
+    total = 0.0
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        block = X[start : start + _BLOCK_ROWS].astype(np.float64, copy=False)
+        total += metric(block) * block.shape[0]
+    return float(total / X.shape[0])
 
 
 def _silhouette_or_nan(X, labels):
@@ -261,14 +279,14 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         check_numeric_features(X, "SOMPseudoLabeler")
-        X = _check_magnitude(
-            validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        )
+        # float32 stays float32 (no copy of a large X); distances are float64.
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        _check_magnitude(X)
         grids = self._grids_to_try(X.shape[0])
         self._warn_about_grid(grids[0], X.shape[0])
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(grids))
-        X_scored = X[self._score_rows(X.shape[0], rng)]
+        X_scored = X[self._score_rows(X.shape[0], rng)].astype(np.float64, copy=False)
         n_iterations = self._resolve_n_iterations(X.shape[0])
 
         fitted = [
@@ -295,7 +313,7 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         check_numeric_features(X, "SOMPseudoLabeler")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return _nearest_cell(X, self.codebook_)
 
     def transform(self, X):
@@ -458,11 +476,12 @@ class SOMPseudoLabeler(ClusterMixin, TransformerMixin, BaseEstimator):
         self.codebook_ = som.get_weights().copy()
         self.silhouette_scores_ = scores
         self.labels_ = _nearest_cell(X, self.codebook_)
-        self.quantization_error_ = float(som.quantization_error(X))
+        self.quantization_error_ = _blockwise_mean(som.quantization_error, X)
         # MiniSom warns and returns NaN for a single cell: skip the call.
         single_cell = self.n_clusters_ == 1
-        topographic = np.nan if single_cell else som.topographic_error(X)
-        self.topographic_error_ = float(topographic)
+        self.topographic_error_ = (
+            np.nan if single_cell else _blockwise_mean(som.topographic_error, X)
+        )
 
     def _pandas_output(self, X, labels, index):
         import pandas as pd

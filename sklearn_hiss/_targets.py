@@ -104,7 +104,8 @@ class EncodedTargets:
 
     Attributes
     ----------
-    codes : ndarray of shape (n_samples, n_subtasks), int64
+    codes : ndarray of shape (n_samples, n_subtasks), int16 or int64
+        int16 unless a sub-task has more classes than int16 holds.
     classes : list of ndarray
         The sorted classes of each sub-task, as seen in its labeled entries.
     names : list
@@ -191,6 +192,12 @@ def _labeled_array(values, name):
             "use one label type per sub-task."
         )
     array = np.asarray(list(values)) if values.dtype.kind == "O" else values
+    # Bools, ints and whole floats are class labels: type_of_target, which
+    # copies and sorts the column, is needed only to name what else it holds.
+    if array.dtype.kind in "biu":
+        return array
+    if array.dtype.kind == "f" and _all_whole(array):
+        return array.astype(np.int64)
     kind = type_of_target(array)
     if kind not in ("binary", "multiclass"):
         raise ValueError(
@@ -198,8 +205,6 @@ def _labeled_array(values, name):
             "HiSSClassifier needs class labels (int, bool or str). For a "
             "continuous outcome use a regressor, or bin it into classes first."
         )
-    if array.dtype.kind == "f":
-        array = array.astype(np.int64)
     return array
 
 
@@ -209,6 +214,12 @@ def _offending(array, kind):
         values = array.astype(np.float64)
         return np.unique(values[values != np.round(values)])[:5]
     return array[:5]
+
+
+def _all_whole(array):
+    """Whether every float of `array` is a whole number that int64 holds."""
+    with np.errstate(invalid="ignore"):  # NaN, inf and huge values cast badly
+        return bool((array.astype(np.int64) == array).all())
 
 
 def encode_targets(Y, unlabeled=-1):
@@ -221,7 +232,9 @@ def encode_targets(Y, unlabeled=-1):
     """
     names, columns, is_1d = _columns(Y)
     n = len(columns[0])
-    codes = np.full((n, len(columns)), -1, dtype=np.int64)
+    # int16 codes take a quarter of int64's memory on large Y; a column with
+    # more classes than int16 holds widens them to int64.
+    codes = np.full((n, len(columns)), -1, dtype=np.int16)
     classes, sentinel_seen = [], []
     for t, (name, values) in enumerate(zip(names, columns)):
         missing = unlabeled_mask(values, unlabeled)
@@ -232,6 +245,8 @@ def encode_targets(Y, unlabeled=-1):
             )
         labels = _labeled_array(values[~missing], name)
         task_classes, task_codes = np.unique(labels, return_inverse=True)
+        if len(task_classes) > np.iinfo(codes.dtype).max:
+            codes = codes.astype(np.int64)
         codes[~missing, t] = task_codes
         classes.append(task_classes)
         sentinel_seen.append(bool((missing & ~_is_na(values)).any()))

@@ -2,6 +2,7 @@
 
 import ast
 import inspect
+import tracemalloc
 
 import numpy as np
 import pandas as pd
@@ -200,6 +201,49 @@ def test_errors_are_minisom_errors_on_nearest_cells(fitted, blobs):
     assert_array_equal(distances.argmin(axis=1), fitted.labels_)
     assert fitted.quantization_error_ == pytest.approx(distances.min(axis=1).mean())
     assert 0.0 <= fitted.topographic_error_ <= 1.0
+
+
+# Blocks of 7 rows: many blocks and a short last one (240 = 34 * 7 + 2).
+@pytest.mark.parametrize("block_rows", [7, 10_000])
+def test_errors_in_blocks_equal_minisoms_own(blobs, monkeypatch, block_rows):
+    monkeypatch.setattr(_som, "_BLOCK_ROWS", block_rows)
+    X = blobs[0]
+    # A 1 x 8 line cannot keep the blobs' neighbours adjacent: errors > 0.
+    som = SOMPseudoLabeler(grid_shape=(1, 8), **FAST).fit(X)
+
+    assert som.quantization_error_ == pytest.approx(som.som_.quantization_error(X))
+    assert som.topographic_error_ == pytest.approx(som.som_.topographic_error(X))
+    assert 0.0 < som.topographic_error_ < 1.0
+
+
+def test_float32_input_gives_the_map_of_its_float64_copy(blobs):
+    X32 = blobs[0].astype(np.float32)
+    single = SOMPseudoLabeler(**FAST).fit(X32)
+    double = SOMPseudoLabeler(**FAST).fit(X32.astype(np.float64))
+
+    assert_array_equal(single.codebook_, double.codebook_)
+    assert_array_equal(single.labels_, double.labels_)
+    assert single.silhouette_scores_ == double.silhouette_scores_
+    assert single.quantization_error_ == pytest.approx(double.quantization_error_)
+    assert single.topographic_error_ == double.topographic_error_
+    assert_array_equal(single.predict(X32), double.labels_)
+
+
+def test_fit_on_float32_allocates_less_than_its_input():
+    # Float64 copies, abs() and MiniSom's errors on all rows once took ~7x X.
+    X = np.random.RandomState(0).normal(size=(400_000, 10)).astype(np.float32)
+    som = SOMPseudoLabeler(
+        n_clusters=4, n_iterations=100, silhouette_sample_size=100, random_state=0
+    )
+    tracemalloc.start()
+    try:
+        som.fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert peak < X.nbytes
+    assert som.labels_.shape == (X.shape[0],)
 
 
 def test_transform_appends_pseudo_label_column(fitted, blobs):
