@@ -348,10 +348,10 @@ def plot_monthly_event_rate(pipeline, X, *, main_task=None, Y=None, ax=None):
     >>> X, Y = make_hierarchical_classification(n_samples=200, tasks=(4, 2),
     ...                                         random_state=0)
     >>> pipe = make_pipeline(
-    ...     FactorReducer(n_factors=2),
+    ...     FactorReducer(n_factors=2, keep_inputs=True),
     ...     SOMPseudoLabeler(n_clusters=4, random_state=0),
     ...     HiSSClassifier(tasks=[0, 0, 0, 0, 1, 1], pseudo_labels="passthrough",
-    ...                    max_epochs=3, random_state=0),
+    ...                    max_epochs=3, early_stopping=False, random_state=0),
     ... ).fit(X, Y)
     >>> ax = plot_monthly_event_rate(pipe, X, main_task=0, Y=Y)
     >>> len(ax.get_xticks())

@@ -46,6 +46,8 @@ def pipeline(data):
                     tasks=TASKS,
                     pseudo_labels="passthrough",
                     max_epochs=3,
+                    early_stopping=False,
+                    n_networks=1,
                     random_state=0,
                 ),
             ),
@@ -196,3 +198,44 @@ def test_one_indicator_cannot_make_a_plane():
     ).fit(X)
     with pytest.raises(ValueError, match="at least two indicators"):
         plot_factor_clusters(pipe, X)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_figures_of_the_recommended_pipeline(data):
+    """Factors beside their kept inputs, and the default (averaged) networks."""
+    X, Y = data
+    groups = {"a": [0, 1, 2, 3], "b": [4, 5, 6, 7]}
+    pipe = Pipeline(
+        [
+            ("factors", FactorReducer(groups=groups, keep_inputs=True)),
+            ("clusters", SOMPseudoLabeler(n_clusters=4, random_state=0)),
+            (
+                "hiss",
+                HiSSClassifier(
+                    tasks=TASKS,
+                    pseudo_labels="passthrough",
+                    max_epochs=3,
+                    random_state=0,
+                ),
+            ),
+        ]
+    ).fit(X, Y)
+    scores, clusters = _indicators_and_clusters(pipe, X)
+    n_factors = sum(pipe[0].n_factors_.values())
+
+    profiles = plot_cluster_profiles(pipe, X)
+    ticks = [t.get_text() for t in profiles.get_xticklabels()]
+    assert ticks[n_factors:] == [
+        f"{g}__x{p}" for g, cols in groups.items() for p in cols
+    ]
+    expected = pd.DataFrame(scores).groupby(clusters).mean().to_numpy()
+    np.testing.assert_allclose(profiles.images[0].get_array(), expected)
+
+    ax = plot_factor_clusters(pipe, X, factors=("a_f1", "b__x5"))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("a_f1", "b__x5")
+
+    assert len(pipe[-1].networks_) == 5
+    probas = np.column_stack([p[:, 1] for p in pipe.predict_proba(X)[:4]])
+    lines = plot_monthly_event_rate(pipe, X).get_lines()
+    for line, k in zip(lines, np.unique(clusters)):
+        np.testing.assert_allclose(line.get_ydata(), probas[clusters == k].mean(0))
