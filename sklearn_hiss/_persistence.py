@@ -140,7 +140,7 @@ def save_model(estimator, path):
     Notes
     -----
     Custom skorch callbacks are code, so they are not stored: set
-    ``callbacks=None`` before saving. The network is re-created from its
+    ``callbacks=None`` before saving. Every network is re-created from its
     weights; its optimizer state and training history are kept, the skorch
     callbacks of the finished training are not. The file records the versions
     of scikit-learn, sklearn-hiss and torch that wrote it; loading with another
@@ -155,10 +155,13 @@ def save_model(estimator, path):
     >>> X, Y = make_hierarchical_classification(n_samples=200, tasks=(2, 2),
     ...                                         random_state=0)
     >>> clf = HiSSClassifier(tasks={"a": 2, "b": 2}, max_epochs=3,
-    ...                      pseudo_labels=None, random_state=0).fit(X, Y)
+    ...                      early_stopping=False, pseudo_labels=None,
+    ...                      random_state=0).fit(X, Y)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.hiss")
     >>> _ = save_model(clf, path)
     >>> loaded = load_model(path)
+    >>> len(loaded.networks_)
+    5
     >>> bool((loaded.predict(X) == clf.predict(X)).all())
     True
     """
