@@ -23,7 +23,16 @@ distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 joblib = pytest.importorskip("joblib")
 
-SMALL = {"shared_units": (16,), "local_units": (8,), "task_units": (), "max_epochs": 4}
+# One network trained a fixed 4 epochs, so that the thread tests can count
+# epochs; the cross-fitted defaults have a grid search of their own below.
+SMALL = {
+    "shared_units": (16,),
+    "local_units": (8,),
+    "task_units": (),
+    "max_epochs": 4,
+    "early_stopping": False,
+    "n_networks": 1,
+}
 GRID = {"alpha": [0.0, 1.0], "learning_rate": [1e-3, 1e-2]}
 
 
@@ -95,6 +104,45 @@ def test_grid_search_on_dask_workers_equals_the_local_one(client, data):
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
     )
     assert remote.best_params_ == local.best_params_
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_of_cross_fitted_networks_on_dask_equals_the_local_one(
+    client, data
+):
+    X, Y = data
+    # The defaults (early stopping on ROC AUC, out-of-fold F1 thresholds), with
+    # two networks instead of five and a short patience to stay fast.
+    model = HiSSClassifier(
+        tasks={"a": 2, "b": 2},
+        shared_units=(16,),
+        local_units=(8,),
+        max_epochs=8,
+        patience=2,
+        n_networks=2,
+        random_state=0,
+    )
+    grid = {"alpha": [0.0, 0.2]}
+    local = GridSearchCV(model, grid, cv=2).fit(X, Y)
+    with joblib.parallel_config(backend="dask"):
+        remote = GridSearchCV(model, grid, cv=2, n_jobs=-1).fit(X, Y)
+
+    np.testing.assert_array_equal(
+        remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
+    )
+    assert remote.best_params_ == local.best_params_
+
+    # Models fitted on the workers come back whole: every network, the
+    # thresholds tuned out of fold, the same probabilities.
+    with joblib.parallel_config(backend="dask"):
+        fitted = cross_validate(model, X, Y, cv=2, n_jobs=-1, return_estimator=True)
+    here = cross_validate(model, X, Y, cv=2, return_estimator=True)
+    for theirs, ours in zip(fitted["estimator"], here["estimator"]):
+        assert len(theirs.networks_) == 2
+        assert theirs.n_iter_ == ours.n_iter_
+        np.testing.assert_array_equal(theirs.thresholds_, ours.thresholds_)
+        for p, q in zip(theirs.predict_proba(X), ours.predict_proba(X)):
+            np.testing.assert_array_equal(p, q)
 
 
 def test_cross_validate_with_per_task_scorers_on_dask(client, data):
