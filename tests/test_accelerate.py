@@ -32,6 +32,8 @@ STOPPING = {
     "max_epochs": 100,
     "decision_threshold": "f1",
 }
+# The defaults' cross-fitting with two networks: each holds out one fold.
+CROSS_FITTED = {**STOPPING, "n_networks": 2}
 
 
 def rows_dataset(n):
@@ -98,6 +100,11 @@ def hiss(**params):
         "task_units": (),
         "batch_size": BATCH_SIZE,
         "max_epochs": EPOCHS,
+        # One network trained a fixed number of epochs with the threshold 0.5
+        # unless a test asks for more (STOPPING, CROSS_FITTED).
+        "early_stopping": False,
+        "decision_threshold": 0.5,
+        "n_networks": 1,
         "random_state": 0,
     }
     return HiSSClassifier(**{**settings, **params})
@@ -153,6 +160,7 @@ def train_in_process(rank, world, rendezvous, out_dir):
         recorder = RecordFirstEpochRows()
         clf = hiss(device="accelerate", callbacks=[recorder]).fit(X, Y)
         stopped = hiss(device="accelerate", **STOPPING).fit(X, Y)
+        crossed = hiss(device="accelerate", **CROSS_FITTED).fit(X, Y)
         row_id = np.concatenate(recorder.batches) * clf.input_scale_[-1]
         np.savez(
             Path(out_dir) / f"rank{rank}.npz",
@@ -164,6 +172,9 @@ def train_in_process(rank, world, rendezvous, out_dir):
             stopped_proba=positive_probabilities(stopped, X),
             stopped_n_iter=stopped.n_iter_,
             stopped_thresholds=stopped.thresholds_,
+            crossed_proba=positive_probabilities(crossed, X),
+            crossed_epochs=[len(net.history) for net in crossed.networks_],
+            crossed_thresholds=crossed.thresholds_,
         )
     finally:
         torch.distributed.destroy_process_group()
@@ -239,6 +250,23 @@ def test_two_processes_stop_early_at_the_same_epoch(launched):
     X, Y = data()
     single = positive_probabilities(hiss(**STOPPING).fit(X, Y), X)
     assert np.abs(first["stopped_proba"] - single).mean() < 0.01
+
+
+def test_two_processes_train_the_same_cross_fitted_networks(launched):
+    first, second = launched
+    assert len(first["crossed_epochs"]) == 2
+    np.testing.assert_array_equal(first["crossed_epochs"], second["crossed_epochs"])
+    assert max(first["crossed_epochs"]) < 100
+    np.testing.assert_array_equal(
+        first["crossed_thresholds"], second["crossed_thresholds"]
+    )
+    np.testing.assert_array_equal(first["crossed_proba"], second["crossed_proba"])
+
+    X, Y = data()
+    single = hiss(**CROSS_FITTED).fit(X, Y)
+    assert (
+        np.abs(first["crossed_proba"] - positive_probabilities(single, X)).mean() < 0.01
+    )
 
 
 if __name__ == "__main__":
