@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from sklearn_hiss import HiSSClassifier
 from sklearn_hiss.metrics import (
     UndefinedSubtaskMetricWarning,
     mean_accuracy,
@@ -80,6 +81,31 @@ def test_means_equal_hand_loop_of_sklearn_metrics(data, forest):
     assert got == pytest.approx(expected)
     scorers = per_task_scorers()
     from_scorers = [scorers[m](forest, X[N_TRAIN:], Y_test) for m in scorers]
+    assert from_scorers == pytest.approx(expected)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_scorers_of_a_default_hiss_model_follow_its_tuned_thresholds(data):
+    X, Y = data
+    # The defaults (F1-tuned thresholds, cross-fitted networks), two networks.
+    model = HiSSClassifier(
+        shared_units=(16,),
+        local_units=(8,),
+        max_epochs=20,
+        patience=3,
+        n_networks=2,
+        pseudo_labels=None,
+        random_state=0,
+    ).fit(X[:N_TRAIN], Y[:N_TRAIN])
+    X_test, Y_test = X[N_TRAIN:], Y[N_TRAIN:]
+    pred, probas = model.predict(X_test), model.predict_proba(X_test)
+    binary = [t for t, p in enumerate(probas) if p.shape[1] == 2]
+    at_half = np.column_stack([probas[t][:, 1] > 0.5 for t in binary])
+    assert (pred[:, binary] != at_half).any()  # the thresholds moved something
+
+    expected = hand_loop(Y_test, pred, probas)
+    scorers = per_task_scorers()
+    from_scorers = [scorers[m](model, X_test, Y_test) for m in scorers]
     assert from_scorers == pytest.approx(expected)
 
 
