@@ -5,6 +5,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from sklearn_hiss import HiSSClassifier, SOMPseudoLabeler
@@ -18,6 +19,9 @@ SMALL = {
     "batch_size": 64,
 }
 TASKS = {"a": 3, "b": 2}
+# What fit needs to train like partial_fit: one network, a fixed number of
+# epochs. partial_fit itself runs at the defaults (it validates nothing).
+ONE_NETWORK = {"early_stopping": False, "n_networks": 1}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +52,7 @@ def stream(clf, X, Y, epochs, size=300, **kwargs):
 def test_partial_fit_over_chunks_approaches_fit(data):
     X, Y, X_test, Y_test = data
     params = dict(tasks=TASKS, random_state=0, **SMALL)
-    full = HiSSClassifier(max_epochs=8, **params).fit(X, Y)
+    full = HiSSClassifier(max_epochs=8, **ONE_NETWORK, **params).fit(X, Y)
     chunked = stream(HiSSClassifier(**params), X, Y, epochs=8)
 
     assert chunked.n_iter_ == 8 * 4
@@ -151,7 +155,7 @@ def test_a_chunk_may_leave_a_subtask_unlabeled(data):
 def test_fit_after_partial_fit_starts_again(data):
     X, Y, _, _ = data
     params = dict(tasks=TASKS, random_state=0, max_epochs=3, pseudo_labels=None)
-    params.update(SMALL)
+    params.update(SMALL, **ONE_NETWORK)
     streamed = stream(HiSSClassifier(**params), X, Y, epochs=1)
 
     refit = streamed.fit(X[:, :6], Y)
@@ -164,7 +168,9 @@ def test_fit_after_partial_fit_starts_again(data):
 
 def test_partial_fit_after_fit_goes_on_from_it(data):
     X, Y, X_test, _ = data
-    clf = HiSSClassifier(tasks=TASKS, random_state=0, max_epochs=2, **SMALL)
+    clf = HiSSClassifier(
+        tasks=TASKS, random_state=0, max_epochs=2, **ONE_NETWORK, **SMALL
+    )
     clf.set_params(pseudo_labels=None).fit(X, Y)
     before = clf.predict_proba(X_test)[0]
 
@@ -183,19 +189,69 @@ def test_partial_fit_is_reproducible(data):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize(
-    ("setting", "match"),
-    [
-        ({"early_stopping": True}, "early_stopping=True"),
-        ({"decision_threshold": "f1"}, "decision_threshold='f1'"),
-        ({"device": "accelerate"}, "device='accelerate'"),
-    ],
-)
-def test_settings_that_need_fit_are_refused(data, setting, match):
+def test_data_parallel_training_is_refused(data):
     X, Y, _, _ = data
-    clf = HiSSClassifier(tasks=TASKS, **setting)
-    with pytest.raises(ValueError, match=match):
+    clf = HiSSClassifier(tasks=TASKS, device="accelerate")
+    with pytest.raises(ValueError, match="device='accelerate'; use fit for data"):
         clf.partial_fit(X[:100], Y[:100])
+    assert not hasattr(clf, "networks_")
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"early_stopping": True},
+        {"decision_threshold": "f1"},
+        {"n_networks": 3},
+        {},  # the defaults: all three
+    ],
+    ids=["early_stopping", "f1", "n_networks", "defaults"],
+)
+def test_settings_that_need_validation_rows_change_nothing_in_partial_fit(
+    data, setting
+):
+    X, Y, X_test, _ = data
+    params = dict(tasks=TASKS, random_state=0, **SMALL)
+    plain = dict(early_stopping=False, decision_threshold=0.5, n_networks=1)
+    given = {**params, **setting}  # {} leaves the defaults
+    streamed = stream(HiSSClassifier(**given), X, Y, epochs=2, size=400)
+    reference = stream(HiSSClassifier(**params, **plain), X, Y, epochs=2, size=400)
+
+    assert len(streamed.networks_) == 1  # whatever n_networks
+    assert streamed.n_iter_ == 6  # one epoch per call, never stopped early
+    assert "valid_loss" not in streamed.history_[-1]  # nothing validated
+    np.testing.assert_array_equal(streamed.thresholds_, 0.5)
+    np.testing.assert_array_equal(streamed.predict(X_test), reference.predict(X_test))
+    for a, b in zip(streamed.predict_proba(X_test), reference.predict_proba(X_test)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_partial_fit_after_a_cross_fitted_fit_goes_on_with_every_network(data):
+    X, Y, X_test, _ = data
+    clf = HiSSClassifier(
+        tasks=TASKS,
+        n_networks=3,
+        max_epochs=12,
+        patience=2,
+        pseudo_labels=None,
+        random_state=0,
+        **SMALL,
+    ).fit(X, Y)
+    epochs = [len(net.history) for net in clf.networks_]
+    weights = [net.module_.output.weight.detach().clone() for net in clf.networks_]
+    thresholds = clf.thresholds_.copy()
+    assert not np.allclose(thresholds, 0.5)
+
+    clf.partial_fit(X[:300], Y[:300])
+    assert len(clf.networks_) == 3
+    # One more epoch each, early stopping or not; the tuned thresholds stay.
+    assert [len(net.history) for net in clf.networks_] == [e + 1 for e in epochs]
+    assert clf.n_iter_ == max(epochs) + 1
+    np.testing.assert_array_equal(clf.thresholds_, thresholds)
+    for net, before in zip(clf.networks_, weights):
+        assert not torch.equal(net.module_.output.weight, before)
+    assert clf.predict(X_test).shape == (len(X_test), 5)
 
 
 def test_passthrough_labels_from_a_labeler_fitted_beforehand(data):
@@ -238,7 +294,7 @@ def memmapped(tmp_path_factory, data):
 
 def test_fit_on_a_memory_mapped_array_equals_fit_in_memory(memmapped):
     X_map, Y = memmapped
-    params = dict(tasks=TASKS, random_state=0, max_epochs=2, **SMALL)
+    params = dict(tasks=TASKS, random_state=0, max_epochs=2, **ONE_NETWORK, **SMALL)
     from_map = HiSSClassifier(**params).fit(X_map, Y)
     in_memory = HiSSClassifier(**params).fit(np.array(X_map), Y)
 
@@ -287,15 +343,23 @@ def test_standardising_a_large_array_copies_it_once_as_float32(tmp_path):
     assert Z.dtype == np.float32
 
 
-def test_partial_fit_goes_on_alike_after_save_and_load(data, tmp_path):
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("start", ["partial_fit", "cross-fitted fit"])
+def test_partial_fit_goes_on_alike_after_save_and_load(data, tmp_path, start):
     from sklearn_hiss import load_model, save_model
 
     X, Y, X_test, _ = data
     clf = HiSSClassifier(tasks=TASKS, random_state=0, pseudo_labels=None, **SMALL)
-    clf.partial_fit(X[:300], Y[:300])
+    if start == "partial_fit":
+        clf.partial_fit(X[:300], Y[:300])
+    else:
+        clf.set_params(n_networks=2, max_epochs=3).fit(X[:300], Y[:300])
     loaded = load_model(save_model(clf, tmp_path / "model.hiss"))
 
     for model in (clf, loaded):
         model.partial_fit(X[300:600], Y[300:600])
+    assert len(loaded.networks_) == len(clf.networks_)
+    np.testing.assert_array_equal(loaded.thresholds_, clf.thresholds_)
+    np.testing.assert_array_equal(loaded.predict(X_test), clf.predict(X_test))
     for a, b in zip(loaded.predict_proba(X_test), clf.predict_proba(X_test)):
         np.testing.assert_array_equal(a, b)
