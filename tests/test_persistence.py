@@ -510,9 +510,13 @@ def test_newer_formats_and_other_scikit_learn_versions(models, tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_a_model_trained_on_a_real_gpu_loads_in_a_cpu_only_process(data, tmp_path):
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("settings", [TINY, DEFAULT], ids=["one network", "default"])
+def test_a_model_trained_on_a_real_gpu_loads_in_a_cpu_only_process(
+    data, tmp_path, settings
+):
     X, Y = data
-    model = HiSSClassifier(device="cuda", pseudo_labels=None, **TINY).fit(X, Y)
+    model = HiSSClassifier(device="cuda", pseudo_labels=None, **settings).fit(X, Y)
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "expected.npy", model.predict_proba(X)[0])
     joblib.dump(model, tmp_path / "model.joblib")
