@@ -13,8 +13,8 @@ Memory is the growth of the process's anonymous resident memory (RssAnon, read
 every 5 ms) over its level just before training, so pages of the mapped files,
 which the kernel can drop, do not count. Both cases train one network with no
 validation split (``n_networks=1``, no early stopping, threshold 0.5, no class
-weights, ``alpha=1``), pinned as when ``results/scale_streaming.md`` was made;
-``partial_fit`` accepts nothing else. Run from the repository root:
+weights, ``alpha=1``), pinned as when ``results/scale_streaming.md`` was made
+rather than left to the estimator's defaults. Run from the repository root:
 
     python benchmarks/scale_streaming.py                 # 1M, 3M and 10M rows
     python benchmarks/scale_streaming.py --quick         # smoke run, no file
