@@ -18,7 +18,7 @@ regressions trained side by side; pass ``task_units=(128, 128)`` to every
 variant for the paper's network, whose sub-tasks have two layers of their own.
 
 Each variant is one network (``n_networks=1``): the default five cross-fitted
-networks would make every fit about five times slower without changing what
+networks would make every fit up to five times slower without changing what
 is compared. The other settings are the defaults (early stopping, balanced
 class weights, F1-tuned thresholds). This run is small (one split, one seed)
 and the differences between variants are of the size that a different seed

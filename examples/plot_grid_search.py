@@ -19,7 +19,7 @@ the validation rows never shape the pseudo-labels.
 # -----------------
 # Small sizes keep the example quick: 800 rows, narrow layers, and one network
 # per candidate (``n_networks=1``). The default five cross-fitted networks
-# would make each of the search's 19 fits about five times slower; the chosen
+# would make each of the search's 19 fits up to five times slower; the chosen
 # settings get them back at the end.
 import pandas as pd
 from sklearn.model_selection import GridSearchCV, train_test_split

@@ -80,7 +80,7 @@ print(per_task_scores(model, X_test, Y_test_holes).round(3))
 #
 # Each model here is one network (``n_networks=1``): the comparison is between
 # values of ``alpha``, and the default five networks would make each of these
-# nine fits about five times slower.
+# nine fits up to five times slower.
 results = []
 for share in (0.05, 0.2, 1.0):
     Y_rows = Y_train.copy()

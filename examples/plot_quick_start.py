@@ -45,7 +45,7 @@ X_train, X_test, Y_train, Y_test = train_test_split(
 # factor scores, so the network also sees the variance the factors leave out.
 # By default the classifier trains five networks, each holding out a fifth of
 # the training rows to stop early and to tune the decision thresholds, and
-# averages their probabilities; that costs about five times one network, and
+# averages their probabilities; that costs up to five times one network, and
 # ``n_networks=1`` trains a single one.
 from sklearn.pipeline import Pipeline
 
