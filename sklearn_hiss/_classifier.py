@@ -388,6 +388,8 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
             trained.fit(train_data)
             net = trained if accelerator is None else _plain_net(trained, settings)
+        # The validation rows stay out of the fitted model (and its pickles).
+        net.set_params(train_split=None)
         _check_finite_weights(net, self.learning_rate)
         self._warn_if_not_converged(trained)
         return net

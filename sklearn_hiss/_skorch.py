@@ -127,6 +127,10 @@ class ValidationROCAUC(Callback):
             _subtask_roc_auc(codes[:, t], probas[:, t]) for t in range(len(codes[0]))
         ]
         net.history.record("valid_roc_auc", float(np.nanmean(scores)))
+        self._logits, self._codes = [], []
+
+    def on_train_end(self, net, **kwargs):
+        self._logits, self._codes = [], []
 
 
 def scorable_subtasks(codes):

