@@ -1,7 +1,7 @@
 """The paper's Figures 3-5 on public data, from ``sklearn_hiss.plotting``.
 
 Fits the HiSS pipeline FactorReducer -> SOMPseudoLabeler -> HiSSClassifier (the
-proposed defaults, but one network on the factor scores alone, as in the
+estimator's defaults, but one network on the factor scores alone, as in the
 paper, and no class weights, so that its probabilities estimate event rates)
 on the training rows of the paper's first 80/20 split (seed 0), then
 draws:
