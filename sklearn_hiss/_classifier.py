@@ -155,7 +155,10 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
     verbose : int, default=0
         Print skorch's epoch table when > 0.
     callbacks : list of skorch callbacks or None, default=None
-        Extra callbacks handed to the skorch net.
+        Extra callbacks handed to the skorch net. With several networks the
+        same callback objects serve each network in turn (skorch initialises
+        them again at each start), so after ``fit`` they hold the last
+        network's state; every network's record is in its own ``history``.
 
     Attributes
     ----------
@@ -337,7 +340,9 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         data = _batches(features, codes, pseudo)
         n_pseudo = 0 if pseudo is None else int(pseudo.max()) + 1
 
-        def train_network(train, valid):
+        def train_network(k, train, valid):
+            if self.verbose:
+                print(f"HiSSClassifier: network {k + 1} of {len(folds)}")
             settings = self._net_settings(
                 features.shape[1],
                 hierarchy,
@@ -352,7 +357,9 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
                 settings["train_split"] = predefined_split(data(valid))
             return self._train_network(settings, data(train), rng, accelerator)
 
-        networks = [train_network(train, valid) for train, valid in folds]
+        trained = [train_network(k, *fold) for k, fold in enumerate(folds)]
+        networks = [net for net, _ in trained]
+        self._warn_if_not_converged([cut for _, cut in trained])
 
         classes = completed_classes(targets)
         self.classes_ = classes[0] if targets.is_1d else classes
@@ -382,7 +389,11 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             ) from None
 
     def _train_network(self, settings, train_data, rng, accelerator):
-        """Train one skorch net on ``train_data``; return it as a plain net."""
+        """Train one skorch net on ``train_data``.
+
+        Returns it as a plain net, and what early stopping watched when
+        ``max_epochs`` ended training first (else None).
+        """
         trained = self._new_net(settings, accelerator)
         with self._torch_threads(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(rng.randint(np.iinfo(np.int32).max))
@@ -391,8 +402,7 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         # The validation rows stay out of the fitted model (and its pickles).
         net.set_params(train_split=None)
         _check_finite_weights(net, self.learning_rate)
-        self._warn_if_not_converged(trained)
-        return net
+        return net, _cut_short(trained)
 
     def _split_pseudo_column(self, X):
         if not _is_option(self.pseudo_labels, "passthrough"):
@@ -456,6 +466,13 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
             )
         order = rng.permutation(n)
         labeled = (codes[order] >= 0).any(axis=1)
+        if 0 < labeled.sum() < k:  # none: every sub-task is a constant
+            raise ValueError(
+                f"n_networks={k} validates each network on one of {k} folds, and "
+                f"each fold needs a labeled row, but only {labeled.sum()} rows "
+                "have a label. Lower n_networks, or switch off early_stopping "
+                "and decision_threshold='f1'."
+            )
         dealt = np.concatenate([order[labeled], order[~labeled]])
         fold = np.empty(n, dtype=np.int64)
         fold[dealt] = np.arange(n) % k
@@ -661,14 +678,15 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         probas = self._probabilities(features, networks)
         return np.column_stack([p[:, -1] for p in probas])
 
-    def _warn_if_not_converged(self, net):
-        stoppers = [cb for _, cb in net.callbacks_ if isinstance(cb, StopWhenStalled)]
-        if stoppers and not net._stopped_by_callback():
-            watched = {"valid_loss": "loss"}.get(stoppers[0].monitor, "ROC AUC")
+    def _warn_if_not_converged(self, cut_short):
+        """One warning when ``max_epochs`` ended some network's training."""
+        watched = [w for w in cut_short if w is not None]
+        if watched:
             warnings.warn(
-                f"HiSSClassifier stopped at max_epochs={self.max_epochs} while the "
-                f"validation {watched} was still improving; raise max_epochs to "
-                "let early stopping end training.",
+                f"HiSSClassifier: {len(watched)} of {len(cut_short)} network(s) "
+                f"reached max_epochs={self.max_epochs} before early stopping "
+                f"ended training (validation {watched[0]} still improving within "
+                f"the last {self.patience} epochs); raise max_epochs.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -1193,7 +1211,8 @@ def _drop_single_class(targets):
     for t in single:
         warnings.warn(
             f"Y column {targets.names[t]!r} has a single class "
-            f"({targets.classes[t][0]!r}) in the training rows; it will always "
+            f"({_plain(targets.classes[t][0])!r}) in the training rows; it will "
+            "always "
             "predict that class, with probability 1.",
             UserWarning,
             stacklevel=3,
@@ -1256,6 +1275,19 @@ def _class_position(classes, label, t):
             f"of its classes {list(classes)}."
         )
     return position[0]
+
+
+def _cut_short(net):
+    """What early stopping watched if max_epochs ended `net`'s training first."""
+    stoppers = [cb for _, cb in net.callbacks_ if isinstance(cb, StopWhenStalled)]
+    if not stoppers or net._stopped_by_callback():
+        return None
+    return {"valid_loss": "loss"}.get(stoppers[0].monitor, "ROC AUC")
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _best_f1_threshold(codes, scores):

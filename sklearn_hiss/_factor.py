@@ -182,7 +182,8 @@ class FactorReducer(TransformerMixin, BaseEstimator):
     keep_inputs : bool, default=False
         Also output each group's input columns, standardised with the training
         mean and standard deviation, after all the factor scores (constant
-        columns left out). The factor scores keep about `variance_threshold` of
+        columns, and the column of a one-column group, which is its score
+        already, left out). The factor scores keep about `variance_threshold` of
         the variance; a downstream classifier that sees the inputs too loses
         nothing. Use it when the factors feed a model rather than a reading.
         The recommended HiSS pipeline sets it (see the user guide).
@@ -190,7 +191,8 @@ class FactorReducer(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     groups_ : dict of str to ndarray of int
-        Column positions each group's factor model uses, in input order;
+        Column positions each group's factor model uses, in the order the
+        group lists them;
         constant columns are left out.
 
     constant_columns_ : dict of str to ndarray of int
@@ -334,6 +336,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         for attribute in next(iter(models.values())):
             setattr(self, attribute, {g: m[attribute] for g, m in models.items()})
         self.adequacy_ = self._adequacy(Z, groups)
+        self._check_unique_names()
         return self
 
     def transform(self, X):
@@ -359,8 +362,7 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             / self.score_scale_[name]
             for name, columns in self.groups_.items()
         ]
-        if self.keep_inputs:
-            blocks += [Z[:, columns] for columns in self.groups_.values()]
+        blocks += [Z[:, columns] for columns in self._kept_inputs().values()]
         return np.hstack(blocks)
 
     def get_feature_names_out(self, input_features=None):
@@ -372,8 +374,10 @@ class FactorReducer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         input_features : array-like of str or None, default=None
-            Only checked against the input seen in `fit`: its names when X had
-            names, otherwise its number of columns.
+            Names of the input columns, checked against the input seen in
+            `fit` (its names when X had names, otherwise its number of
+            columns); they name the kept inputs. None uses the names seen in
+            `fit`, or ``x<position>``.
 
         Returns
         -------
@@ -387,14 +391,35 @@ class FactorReducer(TransformerMixin, BaseEstimator):
             for group, count in self.n_factors_.items()
             for index in range(1, count + 1)
         ]
-        if self.keep_inputs:
+        inputs = input_features
+        if inputs is None:
             inputs = getattr(self, "feature_names_in_", None)
-            names += [
-                f"{group}__{inputs[p] if inputs is not None else f'x{p}'}"
-                for group, columns in self.groups_.items()
-                for p in columns
-            ]
+        names += [
+            f"{group}__{inputs[p] if inputs is not None else f'x{p}'}"
+            for group, columns in self._kept_inputs().items()
+            for p in columns
+        ]
         return np.asarray(names, dtype=object)
+
+    def _kept_inputs(self):
+        """Group -> positions of the inputs output beside the scores.
+
+        Empty without ``keep_inputs``; a one-column group's column is its
+        score already, so it is not repeated.
+        """
+        if not self.keep_inputs:
+            return {}
+        return {g: c for g, c in self.groups_.items() if len(c) > 1}
+
+    def _check_unique_names(self):
+        names = self.get_feature_names_out()
+        unique, counts = np.unique(names.astype(str), return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(
+                f"FactorReducer would output the names {unique[counts > 1].tolist()} "
+                "twice: a factor score's name (<group>_f<k>) equals a kept input's "
+                "(<group>__<column>). Rename a group or a column."
+            )
 
     def _check_input_features(self, input_features):
         if input_features is None:
@@ -560,8 +585,8 @@ class FactorReducer(TransformerMixin, BaseEstimator):
                 labels = ", ".join(self._label(p) for p in dropped[name])
                 warnings.warn(
                     f"Group {name!r}: constant training columns [{labels}] were "
-                    "dropped from its factor model. Remove them from the group to "
-                    "silence this warning.",
+                    "dropped from its factor model (and from the kept inputs). "
+                    "Remove them from the group to silence this warning.",
                     FactorAnalysisWarning,
                     stacklevel=3,
                 )

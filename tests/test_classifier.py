@@ -548,3 +548,25 @@ def test_validation_roc_auc_matches_scikit_learn_with_ties_and_multiclass():
     expected = roc_auc_score(binary[labeled], probas[labeled, 1])
     assert _subtask_roc_auc(binary, probas) == pytest.approx(expected, abs=1e-12)
     assert np.isnan(_subtask_roc_auc(np.zeros(5, dtype=int), probas[:5]))
+
+
+def test_cross_fitting_needs_a_labeled_row_in_every_fold(data):
+    X, Y = data
+    Y = Y.copy()
+    Y[3:] = -1  # 3 labeled rows for 5 networks
+    with pytest.raises(ValueError, match="only 3 rows have a label"):
+        HiSSClassifier(tasks=TASKS, random_state=0).fit(X, Y)
+    clf = HiSSClassifier(tasks=TASKS, n_networks=3, patience=2, random_state=0)
+    assert len(clf.fit(X, Y).networks_) == 3  # the fix the message names
+
+
+def test_one_convergence_warning_per_fit_pointing_at_the_caller(data):
+    X, Y = data
+    clf = HiSSClassifier(tasks=TASKS, n_networks=3, max_epochs=2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, Y)
+    converge = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(converge) == 1
+    assert "3 of 3 network(s) reached max_epochs=2" in str(converge[0].message)
+    assert converge[0].filename == __file__

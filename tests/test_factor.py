@@ -523,3 +523,28 @@ def test_keep_inputs_must_be_a_boolean(data, value):
         TypeError, match=f"keep_inputs must be True or False; got {value!r}"
     ):
         FactorReducer(groups=GROUPS, keep_inputs=value).fit(X)
+
+
+def test_kept_inputs_take_the_names_given_to_get_feature_names_out(data):
+    X = data[0].to_numpy()[:, :6]
+    reducer = FactorReducer(groups={"a": [0, 1, 2], "b": [3, 4, 5]}, keep_inputs=True)
+    names = reducer.fit(X).get_feature_names_out([f"c{i}" for i in range(6)])
+    assert list(names[-6:]) == [f"{g}__c{i}" for g, i in zip("aaabbb", range(6))]
+
+
+def test_a_one_column_group_is_not_repeated_among_the_kept_inputs(data):
+    X = data[0].to_numpy()[:, :4]
+    reducer = FactorReducer(groups={"a": [0, 1, 2], "solo": [3]}, keep_inputs=True)
+    out = reducer.fit_transform(X)
+    names = list(reducer.get_feature_names_out())
+    assert out.shape[1] == len(names) and "solo__x3" not in names
+    assert names.count("solo_f1") == 1
+
+
+def test_a_kept_input_named_like_a_factor_score_is_refused(data):
+    X = pd.DataFrame(data[0].to_numpy()[:, :6], columns=list("fqrstu"))
+    X = X.rename(columns={"f": "f1"})
+    groups = {"a": ["f1", "q", "r"], "a_": ["s", "t", "u"]}
+    with pytest.raises(ValueError, match=r"\['a__f1'\] twice.*Rename a group"):
+        FactorReducer(groups=groups, keep_inputs=True).fit(X)
+    FactorReducer(groups=groups).fit(X)  # without kept inputs: no clash
