@@ -42,10 +42,14 @@ def bunch():
     )
 
 
-def make_pipeline(bunch):
+def make_pipeline(bunch, keep_inputs=False, **hiss_params):
+    """FactorReducer -> SOM -> HiSSClassifier, small and fast."""
     return Pipeline(
         [
-            ("factors", FactorReducer(groups=bunch.feature_groups)),
+            (
+                "factors",
+                FactorReducer(groups=bunch.feature_groups, keep_inputs=keep_inputs),
+            ),
             (
                 "clusters",
                 SOMPseudoLabeler(n_clusters=4, n_iterations=300, random_state=0),
@@ -56,7 +60,7 @@ def make_pipeline(bunch):
                     tasks=bunch.task_groups,
                     pseudo_labels="passthrough",
                     random_state=0,
-                    **SMALL_NET,
+                    **(hiss_params or SMALL_NET),
                 ),
             ),
         ]
@@ -191,29 +195,13 @@ def recommended_pipeline(bunch):
     Only the widths and the length of training are cut down, so that the
     five cross-fitted networks train in about a second.
     """
-    return Pipeline(
-        [
-            (
-                "factors",
-                FactorReducer(groups=bunch.feature_groups, keep_inputs=True),
-            ),
-            (
-                "clusters",
-                SOMPseudoLabeler(n_clusters=4, n_iterations=300, random_state=0),
-            ),
-            (
-                "hiss",
-                HiSSClassifier(
-                    tasks=bunch.task_groups,
-                    pseudo_labels="passthrough",
-                    random_state=0,
-                    shared_units=(16,),
-                    local_units=(8,),
-                    max_epochs=20,
-                    patience=3,
-                ),
-            ),
-        ]
+    return make_pipeline(
+        bunch,
+        keep_inputs=True,
+        shared_units=(16,),
+        local_units=(8,),
+        max_epochs=20,
+        patience=3,
     )
 
 

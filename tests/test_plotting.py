@@ -33,12 +33,14 @@ def data():
     return np.asarray(X), np.asarray(Y)
 
 
-@pytest.fixture(scope="module")
-def pipeline(data):
-    X, Y = data
+GROUPS = {"a": [0, 1, 2, 3], "b": [4, 5, 6, 7]}
+
+
+def fitted_pipeline(X, Y, keep_inputs=False, **hiss_params):
+    """FactorReducer -> SOM -> HiSSClassifier, trained 3 epochs."""
     return Pipeline(
         [
-            ("factors", FactorReducer(groups={"a": [0, 1, 2, 3], "b": [4, 5, 6, 7]})),
+            ("factors", FactorReducer(groups=GROUPS, keep_inputs=keep_inputs)),
             ("clusters", SOMPseudoLabeler(n_clusters=4, random_state=0)),
             (
                 "hiss",
@@ -46,13 +48,17 @@ def pipeline(data):
                     tasks=TASKS,
                     pseudo_labels="passthrough",
                     max_epochs=3,
-                    early_stopping=False,
-                    n_networks=1,
                     random_state=0,
+                    **hiss_params,
                 ),
             ),
         ]
     ).fit(X, Y)
+
+
+@pytest.fixture(scope="module")
+def pipeline(data):
+    return fitted_pipeline(*data, early_stopping=False, n_networks=1)
 
 
 @pytest.fixture(autouse=True)
@@ -204,22 +210,8 @@ def test_one_indicator_cannot_make_a_plane():
 def test_figures_of_the_recommended_pipeline(data):
     """Factors beside their kept inputs, and the default (averaged) networks."""
     X, Y = data
-    groups = {"a": [0, 1, 2, 3], "b": [4, 5, 6, 7]}
-    pipe = Pipeline(
-        [
-            ("factors", FactorReducer(groups=groups, keep_inputs=True)),
-            ("clusters", SOMPseudoLabeler(n_clusters=4, random_state=0)),
-            (
-                "hiss",
-                HiSSClassifier(
-                    tasks=TASKS,
-                    pseudo_labels="passthrough",
-                    max_epochs=3,
-                    random_state=0,
-                ),
-            ),
-        ]
-    ).fit(X, Y)
+    groups = GROUPS
+    pipe = fitted_pipeline(X, Y, keep_inputs=True)
     scores, clusters = _indicators_and_clusters(pipe, X)
     n_factors = sum(pipe[0].n_factors_.values())
 
