@@ -1020,7 +1020,21 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        self._upgrade_single_network()
         self._follow_net_device()
+
+    def _upgrade_single_network(self):
+        """Read a model saved before ``n_networks`` existed: one network.
+
+        Such a model stored its net as ``net_`` (now ``networks_[0]``) and lacks
+        the parameters added with cross-fitting; they get the values it was
+        fitted with.
+        """
+        state = self.__dict__
+        if "net_" in state:
+            state["networks_"] = [state.pop("net_")]
+        state.setdefault("n_networks", 1)
+        state.setdefault("scoring", "loss")
 
     def _follow_net_device(self):
         """After loading on another machine, take the device the net was mapped to.

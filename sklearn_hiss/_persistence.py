@@ -760,6 +760,7 @@ def _restore_attributes(reader, name, state, where):
     value = object.__new__(_import_class(*_ALLOWED_CLASSES[name]))
     value.__dict__.update(state)
     if name == "sklearn_hiss.HiSSClassifier":
+        value._upgrade_single_network()
         value._follow_net_device()
     return value
 

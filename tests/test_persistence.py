@@ -157,6 +157,28 @@ def test_pickle_and_joblib_round_trips(models, name, tmp_path):
     assert_same_predictions(model, joblib.load(tmp_path / "model.joblib"), X)
 
 
+def as_saved_before_cross_fitting(model):
+    """A copy of a one-network model in the layout of sklearn-hiss before
+    ``n_networks``: the net as ``net_``, no ``n_networks`` or ``scoring``."""
+    old = pickle.loads(pickle.dumps(model))
+    state = old.__dict__
+    state["net_"] = state.pop("networks_")[0]
+    del state["n_networks"], state["scoring"]
+    return old
+
+
+def test_a_one_network_model_saved_before_cross_fitting_still_loads(models, tmp_path):
+    model, X = models["bare"]
+    old = as_saved_before_cross_fitting(model)
+    for loaded in (
+        pickle.loads(pickle.dumps(old)),
+        load_model(save_model(old, tmp_path / "old.hiss")),
+    ):
+        assert_same_predictions(model, loaded, X)
+        assert len(loaded.networks_) == 1 and loaded.n_networks == 1
+        assert clone(loaded).get_params()["scoring"] == "loss"
+
+
 def cuda_tagged_pickle(model, monkeypatch):
     """Pickle ``model`` as if trained on a GPU: every tensor tagged ``cuda:0``."""
     on_gpu = pickle.loads(pickle.dumps(model))
