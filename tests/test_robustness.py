@@ -458,50 +458,41 @@ class RecordSplits(Callback):
             RECORDED.append((dataset_train.X[:, 0], dataset_valid.X[:, 0]))
 
 
-def test_early_stopping_in_a_grid_search_validates_on_the_training_fold(data):
-    X, Y = data
-    ids = np.arange(len(X), dtype=float)
-    Xi = np.column_stack([ids, X])
-    RECORDED.clear()
-    search = GridSearchCV(
-        tiny(early_stopping=True, max_epochs=2, callbacks=[RecordSplits()]),
-        {"alpha": [0.0]},
-        cv=KFold(2),
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        search.fit(Xi, Y)
-    folds = [ids[60:], ids[:60], ids]  # training rows of fold 1, fold 2, refit
-    assert len(RECORDED) == 3
-    for (train, valid), rows in zip(RECORDED, folds):
-        # Invert the standardisation that fit learned on exactly these rows.
-        restore = rows.std() * np.concatenate([train, valid]) + rows.mean()
-        restore = np.round(restore).astype(int)
-        assert sorted(restore) == sorted(rows.astype(int))
-        assert len(valid) == round(0.1 * len(rows))
-
-
 def row_ids(standardised, rows):
     """Invert the standardisation that fit learned on exactly ``rows``."""
     return np.round(rows.std() * np.asarray(standardised) + rows.mean()).astype(int)
 
 
-def test_cross_fitted_networks_validate_on_folds_of_the_training_fold(data):
+def search_recording_splits(data, **params):
+    """A 2-fold grid search whose fits record their (train, valid) rows.
+
+    Returns the row ids of what each fit trained on: fold 1, fold 2, refit.
+    """
     X, Y = data
     ids = np.arange(len(X), dtype=float)
-    Xi = np.column_stack([ids, X])
     RECORDED.clear()
     search = GridSearchCV(
-        tiny(
-            early_stopping=True, n_networks=3, max_epochs=2, callbacks=[RecordSplits()]
-        ),
+        tiny(early_stopping=True, max_epochs=2, callbacks=[RecordSplits()], **params),
         {"alpha": [0.0]},
         cv=KFold(2),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        search.fit(Xi, Y)
-    folds = [ids[60:], ids[:60], ids]  # training rows of fold 1, fold 2, refit
+        search.fit(np.column_stack([ids, X]), Y)
+    return [ids[60:], ids[:60], ids]
+
+
+def test_early_stopping_in_a_grid_search_validates_on_the_training_fold(data):
+    folds = search_recording_splits(data)
+    assert len(RECORDED) == 3
+    for (train, valid), rows in zip(RECORDED, folds):
+        restore = row_ids(np.concatenate([train, valid]), rows)
+        assert sorted(restore) == sorted(rows.astype(int))
+        assert len(valid) == round(0.1 * len(rows))
+
+
+def test_cross_fitted_networks_validate_on_folds_of_the_training_fold(data):
+    folds = search_recording_splits(data, n_networks=3)
     assert len(RECORDED) == 3 * 3
     for fit_number, rows in enumerate(folds):
         networks = RECORDED[3 * fit_number : 3 * fit_number + 3]
