@@ -132,8 +132,9 @@ class HiSSClassifier(ClassifierMixin, BaseEstimator):
         rows shared out separately) and each network holds out one fold, so
         every row validates exactly one network and the thresholds are tuned
         on out-of-fold probabilities of all rows; `validation_fraction` is
-        then unused. Otherwise every network trains on all rows from its own
-        seed. Fitting costs about ``n_networks`` times one network; the paper
+        then unused; the folds need ``2 * n_networks`` rows, ``n_networks``
+        of them labeled. Otherwise every network trains on all rows from its
+        own seed. Fitting costs about ``n_networks`` times one network; the paper
         trains one.
     device : str, default="cpu"
         Torch device to train and predict on, e.g. ``"cuda"``. ``"accelerate"``
