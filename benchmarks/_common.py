@@ -28,7 +28,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+
+from sklearn_hiss._network import per_subtask_logits  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MATMUL_SIZE = 1536
@@ -200,22 +201,8 @@ def reference_logits(module, X):
     Uses the module's own weights with plain matrix products: the check that
     the batched network computes the same function.
     """
-    h_shared = module.shared(X)
-    main_index = module.main_index.tolist()
     n_classes = (~module.padding).sum(1).tolist()
-    logits = torch.full((len(X), len(main_index), max(n_classes)), float("-inf"))
-    for t, (m, k) in enumerate(zip(main_index, n_classes)):
-        h = h_shared
-        for layer in module.local:
-            h = F.relu(h @ layer.weight[m] + layer.bias[m])
-        for layer in module.task:
-            h = F.relu(h @ layer.weight[t] + layer.bias[t])
-        free = h @ module.output.weight[t] + module.output.bias[t]
-        if k == 2:
-            logits[:, t, 0], logits[:, t, 1] = 0.0, free[:, 0]
-        else:
-            logits[:, t, :k] = free[:, :k]
-    return logits
+    return per_subtask_logits(module, X, module.main_index.tolist(), n_classes)
 
 
 def reference_gap(module, X):

@@ -37,7 +37,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import make_scorer, precision_recall_curve, roc_auc_score
+from sklearn.metrics import make_scorer
 from sklearn.model_selection import (
     KFold,
     StratifiedKFold,
@@ -49,7 +49,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import Callback
 from threadpoolctl import threadpool_limits
 from torch import nn
 from torch.nn import functional as F
@@ -61,6 +61,7 @@ from sklearn_hiss import (
     HiSSClassifier,
     SOMPseudoLabeler,
 )
+from sklearn_hiss._classifier import _best_f1_threshold
 from sklearn_hiss.datasets import load_flight_disruptions, load_yeast
 from sklearn_hiss.metrics import UndefinedSubtaskMetricWarning, per_task_scores
 
@@ -155,9 +156,8 @@ def hiss_pipeline(bunch, seed, **params):
     ``FactorReducer(keep_inputs=True)``, clustered together by the SOM;
     ``"factors"`` the factor scores only, as in the paper; ``"factors+raw"``
     (the search's version) both, with the SOM clustering the factor scores
-    only. The search-time keys: ``"stop_on"`` set
-    to ``"auroc"`` stops early on the mean validation AUROC over sub-tasks
-    instead of the validation loss, ``"extras"`` (a dict)
+    only. The search-time keys: ``"stop_on"`` (``"auroc"`` or ``"loss"``)
+    sets the estimator's ``scoring``, ``"extras"`` (a dict)
     adds a :class:`NetworkExtras` callback, and ``"members"`` (an int > 1)
     wraps the pipeline in a :class:`CrossFitEnsemble` of that many members.
     """
@@ -165,23 +165,10 @@ def hiss_pipeline(bunch, seed, **params):
     extras = params.pop("extras", None)
     members = params.pop("members", 1)
     inputs = params.pop("inputs", "factors+inputs")
-    stop_on = params.pop("stop_on", "loss")
+    stop_on = params.pop("stop_on", None)
+    if stop_on is not None:
+        params["scoring"] = {"auroc": "roc_auc", "loss": "loss"}[stop_on]
     callbacks = [NetworkExtras(**extras)] if extras else []
-    if stop_on == "auroc" and params.get("early_stopping"):
-        # Replace the estimator's stopping on validation loss by stopping on the
-        # mean validation AUROC; the validation split exists for the thresholds.
-        params["early_stopping"] = False
-        patience = params.get("patience", 10)
-        callbacks += [
-            ValidationAUROC(),
-            _StopOnMetric(
-                monitor="valid_auroc",
-                lower_is_better=False,
-                patience=patience,
-                load_best=True,
-                sink=_silent,
-            ),
-        ]
     if callbacks:
         params["callbacks"] = callbacks
     if inputs in ("factors", "factors+inputs"):
@@ -544,13 +531,10 @@ def _positive_scores(probas):
 
 
 def _f1_threshold(truth, scores):
+    """The package's F1 threshold, for float labels with NaN for unlabeled."""
     labeled = np.isfinite(truth) & (truth >= 0) & np.isfinite(scores)
-    truth, scores = truth[labeled], scores[labeled]
-    if truth.sum() == 0 or truth.sum() == len(truth):
-        return 0.5
-    precision, recall, thresholds = precision_recall_curve(truth, scores)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    return float(thresholds[np.argmax(f1[:-1])])
+    codes = np.where(labeled, np.nan_to_num(truth), -1).astype(np.int64)
+    return _best_f1_threshold(codes, np.where(labeled, scores, 0.0))
 
 
 class IndicatorsAndRaw(TransformerMixin, BaseEstimator):
@@ -583,47 +567,3 @@ class IndicatorsAndRaw(TransformerMixin, BaseEstimator):
         scores = self.reducer_.transform(X)
         labels = self.som_.predict(scores)
         return np.column_stack([scores, self.scaler_.transform(X), labels])
-
-
-def _silent(text):
-    """Early stopping's messages go nowhere."""
-
-
-class _StopOnMetric(EarlyStopping):
-    """skorch's early stopping, flagging (``stopped_``) that it ended training.
-
-    The HiSS net re-raises a KeyboardInterrupt that no callback claims.
-    """
-
-    def on_train_begin(self, net, **kwargs):
-        self.stopped_ = False
-        return super().on_train_begin(net, **kwargs)
-
-    def on_epoch_end(self, net, **kwargs):
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt:
-            self.stopped_ = True
-            raise
-
-
-class ValidationAUROC(Callback):
-    """Record ``valid_auroc``: the mean AUROC over sub-tasks on the validation split.
-
-    Sub-tasks with one class among their labeled validation rows are skipped.
-    Binary sub-tasks only (the score is the logit of the second class).
-    """
-
-    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
-        if dataset_valid is None:
-            return
-        logits, _ = net.forward(dataset_valid)
-        scores = (logits[:, :, 1] - logits[:, :, 0]).numpy()
-        codes = dataset_valid.targets["y"].numpy()
-        aurocs = []
-        for t in range(codes.shape[1]):
-            labeled = codes[:, t] >= 0
-            truth = codes[labeled, t]
-            if 0 < truth.sum() < len(truth):
-                aurocs.append(roc_auc_score(truth, scores[labeled, t]))
-        net.history.record("valid_auroc", float(np.mean(aurocs)) if aurocs else 0.5)

@@ -56,6 +56,7 @@ BASE = {
     "early_stopping": True,
     "class_weight": "balanced",
     "decision_threshold": "f1",
+    "stop_on": "loss",  # round 1 stopped on the loss (round 2 chose the metric)
 }
 
 SCREEN = {

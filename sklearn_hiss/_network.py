@@ -319,3 +319,27 @@ class _TwoClassLoss(torch.autograd.Function):
         grad_margin = (torch.sigmoid(margin) - targets).mul_(weights * grad_output)
         signs = grad_margin.new_tensor([-1.0, 1.0])
         return grad_margin.unsqueeze(-1) * signs, None, None
+
+
+def per_subtask_logits(module, X, main_index, n_classes):
+    """Logits of `module` computed one sub-task at a time, as the paper writes it.
+
+    A plain loop over sub-tasks with the module's own weights and no batching:
+    the reference that tests and benchmarks compare the batched forward pass
+    with. ``main_index`` gives each sub-task's main task and ``n_classes`` its
+    number of classes, as the module was built with.
+    """
+    h_shared = module.shared(X)
+    logits = torch.full((len(X), len(main_index), max(n_classes)), float("-inf"))
+    for t, (m, k) in enumerate(zip(main_index, n_classes)):
+        h = h_shared
+        for layer in module.local:
+            h = F.relu(h @ layer.weight[m] + layer.bias[m])
+        for layer in module.task:
+            h = F.relu(h @ layer.weight[t] + layer.bias[t])
+        free = h @ module.output.weight[t] + module.output.bias[t]
+        if k == 2:
+            logits[:, t, 0], logits[:, t, 1] = 0.0, free[:, 0]
+        else:
+            logits[:, t, :k] = free[:, :k]
+    return logits

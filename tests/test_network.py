@@ -6,7 +6,7 @@ import torch
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
 
-from sklearn_hiss._network import HiSSLoss, HiSSModule
+from sklearn_hiss._network import HiSSLoss, HiSSModule, per_subtask_logits
 
 
 class CountTorchCalls(TorchFunctionMode):
@@ -28,24 +28,6 @@ def make_module(n_per_main, n_classes=None, **units):
     return module.eval(), main_index
 
 
-def reference_logits(module, X, main_index, n_classes):
-    """One sub-task at a time, with the same weights: the paper's equations."""
-    h_shared = module.shared(X)
-    logits = torch.full((len(X), len(main_index), max(n_classes)), float("-inf"))
-    for t, (m, k) in enumerate(zip(main_index, n_classes)):
-        h = h_shared
-        for layer in module.local:
-            h = F.relu(h @ layer.weight[m] + layer.bias[m])
-        for layer in module.task:
-            h = F.relu(h @ layer.weight[t] + layer.bias[t])
-        free = h @ module.output.weight[t] + module.output.bias[t]
-        if k == 2:
-            logits[:, t, 0], logits[:, t, 1] = 0.0, free[:, 0]
-        else:
-            logits[:, t, :k] = free[:, :k]
-    return logits
-
-
 ABLATIONS = [
     dict(shared_units=(), local_units=(), task_units=()),
     dict(shared_units=(), local_units=(), task_units=(16,)),
@@ -63,7 +45,7 @@ def test_batched_network_equals_per_subtask_reference(units):
     X = torch.randn(9, 7)
     with torch.no_grad():
         logits, pseudo = module(X)
-        expected = reference_logits(module, X, main_index, n_classes)
+        expected = per_subtask_logits(module, X, main_index, n_classes)
     torch.testing.assert_close(logits, expected)
     assert pseudo.shape == (9, 4)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _settings import TINY
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
@@ -23,20 +24,6 @@ from sklearn_hiss._factor import FactorAnalysisWarning
 from sklearn_hiss.datasets import make_hierarchical_classification
 from sklearn_hiss.metrics import UndefinedSubtaskMetricWarning, per_task_scorers
 
-# One network, a fixed number of epochs and the threshold 0.5, so that each
-# test switches on only the validation needs it is about.
-TINY = dict(
-    shared_units=(8,),
-    local_units=(8,),
-    task_units=(8,),
-    max_epochs=3,
-    learning_rate=0.01,
-    pseudo_labels=None,
-    early_stopping=False,
-    decision_threshold=0.5,
-    n_networks=1,
-    random_state=0,
-)
 FAST_SOM = SOMPseudoLabeler(n_clusters=4, n_iterations=200)
 # A sub-task left with one class by the few rows a test keeps.
 FEW_CLASSES = "ignore:Y column .*(has a single class|every labeled entry)"

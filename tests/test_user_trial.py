@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _settings import TINY
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import KFold, cross_val_predict, cross_validate
 from sklearn.pipeline import Pipeline
@@ -33,20 +34,6 @@ from sklearn_hiss._targets import complete_binary_classes
 from sklearn_hiss.datasets import make_hierarchical_classification
 
 ROOT = Path(__file__).resolve().parents[1]
-# One network, a fixed number of epochs and the threshold 0.5: these faults are
-# about labels, settings and files, not about how the model validates.
-TINY = dict(
-    shared_units=(8,),
-    local_units=(8,),
-    task_units=(8,),
-    max_epochs=3,
-    learning_rate=0.01,
-    pseudo_labels=None,
-    early_stopping=False,
-    decision_threshold=0.5,
-    n_networks=1,
-    random_state=0,
-)
 FAST_SOM = SOMPseudoLabeler(n_clusters=4, n_iterations=100)
 
 
